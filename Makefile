@@ -1,0 +1,163 @@
+# rkt, split-privilege. `make` builds release programs into build/bin/ with gcc
+# alone; `make check` builds with ASan+UBSan into build/asan/ and runs every
+# suite; fuzzers go to build/fuzz/. See README.md and ../shared/DESIGN.md §3.
+
+VERSION     := 1.30.0+split.1
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+LIBDIR      ?= $(PREFIX)/lib
+LIBEXECDIR  ?= $(PREFIX)/libexec
+DATADIR     ?= $(PREFIX)/share
+SYSCONFDIR  ?= /etc
+DESTDIR     ?=
+FUZZ_SECONDS ?= 60
+V           ?= 0
+Q           := $(if $(filter 1,$(V)),,@)
+
+CC          ?= gcc
+ifeq ($(origin CC),default)
+CC          := gcc
+endif
+FUZZCC      ?= clang
+
+# VARIANT=release (build/bin) or asan (build/asan/bin); `make check` picks asan.
+VARIANT     ?= release
+ifeq ($(VARIANT),asan)
+OUT         := build/asan
+OPTFLAGS    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SANLDFLAGS  := -fsanitize=address,undefined
+else
+OUT         := build
+OPTFLAGS    := -O2 -g
+SANLDFLAGS  :=
+endif
+OBJ         := $(OUT)/obj
+BIN         := $(OUT)/bin
+TESTBIN     := $(OUT)/tests
+
+PKGS_LIGHT  := jansson sqlite3
+PKGS_FETCH  := libcurl gpgme libarchive libcrypto
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS_LIGHT) libarchive libcurl libcrypto 2>/dev/null) \
+               $(shell gpgme-config --cflags 2>/dev/null)
+LIBS_LIGHT  := $(shell pkg-config --libs $(PKGS_LIGHT) 2>/dev/null)
+LIBS_FETCH  := $(shell pkg-config --libs libcurl libarchive libcrypto 2>/dev/null) -lgpgme $(LIBS_LIGHT)
+LIBS_PRIV   := -lseccomp -lcap-ng $(LIBS_LIGHT)
+
+DEFS        := -DRKT_VERSION='"$(VERSION)"' -DRKT_LIBEXECDIR='"$(LIBEXECDIR)"' \
+               -DRKT_LIBDIR='"$(LIBDIR)"' -DRKT_BINDIR='"$(BINDIR)"'
+WARN        := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation
+HARDEN      := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE -fstack-clash-protection
+CFLAGS_ALL  := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPTFLAGS) $(DEFS) -I. $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLDFLAGS) $(LDFLAGS)
+
+srcs = $(sort $(wildcard $(1)/*.c))
+objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
+nomain = $(filter-out %/main.c,$(1))
+
+COMMON_SRC  := $(call srcs,common)
+IPC_SRC     := $(call srcs,ipc)
+POLICY_SRC  := $(call srcs,policy)
+UNPRIV_SRC  := $(call srcs,unpriv/cli) $(call srcs,unpriv/config) $(call srcs,unpriv/store)
+CMD_SRC     := $(call srcs,unpriv/cmd)
+FETCH_SRC   := $(call srcs,unpriv/fetch)
+
+LIB_COMMON  := $(OBJ)/libcommon.a
+LIB_UNPRIV  := $(OBJ)/libunpriv.a
+LIB_FETCH   := $(OBJ)/libfetch.a
+LIB_IPC     := $(OBJ)/libipc.a
+LIB_POLICY  := $(OBJ)/libpolicy.a
+
+PROGRAMS    := $(BIN)/rkt $(BIN)/rkt-fetch
+UNIT_SRC    := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_TESTS  := $(patsubst tests/unit/%.c,$(TESTBIN)/%,$(UNIT_SRC))
+
+.PHONY: all programs unit-tests check demo install install-setup uninstall bench fuzz fuzz-build clean deps
+.DEFAULT_GOAL := all
+
+all: programs
+programs: $(PROGRAMS)
+unit-tests: $(UNIT_TESTS)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB_COMMON): $(call objs,$(COMMON_SRC))
+$(LIB_UNPRIV): $(call objs,$(UNPRIV_SRC))
+$(LIB_FETCH):  $(call objs,$(call nomain,$(FETCH_SRC)))
+$(LIB_IPC):    $(call objs,$(IPC_SRC))
+$(LIB_POLICY): $(call objs,$(POLICY_SRC))
+$(OBJ)/lib%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^ $(if $^,,$(OBJ)/empty.o)
+
+$(OBJ)/empty.o:
+	@mkdir -p $(dir $@)
+	echo 'typedef int rkt_empty_unit;' | $(CC) -x c -c - -o $@
+
+$(LIB_IPC) $(LIB_POLICY): | $(OBJ)/empty.o
+
+$(BIN)/rkt: $(call objs,$(CMD_SRC)) $(LIB_UNPRIV) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_LIGHT)
+
+$(BIN)/rkt-fetch: $(call objs,unpriv/fetch/main.c) $(LIB_FETCH) $(LIB_UNPRIV) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_FETCH)
+
+# Unit tests link every library so each test can reach the module it covers.
+$(TESTBIN)/test-%: $(call objs,tests/unit/test-%.c) $(LIB_FETCH) $(LIB_UNPRIV) $(LIB_POLICY) $(LIB_IPC) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_FETCH) $(LIBS_PRIV) -lcmocka
+
+# ---- tests ---------------------------------------------------------------
+# `make check`: dependencies, sanitizer build, then unit + integration + fuzz
+# smoke; the last line is "N passed, N failed, N skipped".
+check: deps
+	$(MAKE) VARIANT=asan programs unit-tests
+	$(MAKE) fuzz-build
+	FUZZ_SECONDS=10 tests/run-all.sh build/asan
+
+deps:
+	@if [ "$$(id -u)" -eq 0 ] && [ -z "$$RKT_SKIP_DEPS" ]; then dist/install-deps.sh; fi
+
+FUZZ_SRC    := $(sort $(wildcard tests/fuzz/*.c))
+FUZZ_BIN    := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. $(PKG_CFLAGS) $(DEFS) -Wall -Wextra
+FUZZ_LIBSRC := $(COMMON_SRC) $(IPC_SRC) $(POLICY_SRC) $(call nomain,$(FETCH_SRC)) $(UNPRIV_SRC)
+
+fuzz-build: $(FUZZ_BIN)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC) $(LIBS_FETCH) $(LIBS_PRIV)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-fuzz.sh
+
+demo: deps programs
+	dist/demo.sh
+
+bench: deps programs
+	tests/bench/bench.sh
+
+# ---- install -------------------------------------------------------------
+INSTALL_LIST := build/install-manifest.txt
+install: programs
+	@mkdir -p build
+	dist/install.sh "$(DESTDIR)" "$(BINDIR)" "$(LIBDIR)" "$(LIBEXECDIR)" "$(DATADIR)" "$(SYSCONFDIR)" "$(PREFIX)" > $(INSTALL_LIST)
+
+# Creates the groups and the data/config directories with DESIGN §4's modes.
+install-setup:
+	$(DESTDIR)$(LIBEXECDIR)/rkt/setup-data-dir
+
+uninstall:
+	@if [ -f $(INSTALL_LIST) ]; then tac $(INSTALL_LIST) | while read -r f; do \
+	  if [ -d "$$f" ]; then rmdir "$$f" 2>/dev/null || true; else rm -f "$$f"; fi; done; \
+	  rm -f $(INSTALL_LIST); else echo "uninstall: nothing recorded in $(INSTALL_LIST)" >&2; fi
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

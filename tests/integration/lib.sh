@@ -1,0 +1,82 @@
+# Shared by the integration tests: TAP output, the three real users, a temp
+# store/config under /run, and running rkt as a given user.
+# Source it from a test: `. "$(dirname "$0")/lib.sh"`. Tests run as root.
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${RKT_BUILD:-$TOP/build/asan}
+[ -x "$BUILD/bin/rkt" ] || BUILD=$TOP/build
+RKT_BIN=$BUILD/bin/rkt
+# Sanitizer runtime settings survive the switch to another user through env.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+# Test users: a member of rkt, a member of rkt-admin (and rkt), an outsider.
+U_MEMBER=rkt-t-member
+U_ADMIN=rkt-t-admin
+U_OUTSIDER=rkt-t-outsider
+
+_tap_n=0
+_tap_fail=0
+ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+not_ok() { _tap_n=$((_tap_n + 1)); _tap_fail=$((_tap_fail + 1)); echo "not ok $_tap_n - $*"; }
+skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP $*"; }
+diag() { echo "# $*"; }
+done_testing() { echo "1..$_tap_n"; [ "$_tap_fail" -eq 0 ]; }
+
+# check DESCRIPTION CMD...: ok when CMD succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+
+# expect_fail DESCRIPTION EXIT PATTERN CMD...: CMD must exit with EXIT and its
+# stderr+stdout must match PATTERN (grep -E). Output is kept in $OUT.
+expect_fail() {
+	local d=$1 want=$2 pat=$3 rc
+	shift 3
+	OUT=$("$@" 2>&1); rc=$?
+	if [ "$rc" -eq "$want" ] && printf '%s' "$OUT" | grep -qE -- "$pat"; then
+		ok "$d"
+	else
+		not_ok "$d"
+		diag "exit $rc (want $want), output: $(printf '%s' "$OUT" | head -5)"
+	fi
+}
+
+ensure_groups_and_users() {
+	getent group rkt >/dev/null || groupadd --system rkt
+	getent group rkt-admin >/dev/null || groupadd --system rkt-admin
+	id "$U_MEMBER" >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin --groups rkt "$U_MEMBER"
+	id "$U_ADMIN" >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin --groups rkt-admin,rkt "$U_ADMIN"
+	id "$U_OUTSIDER" >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin "$U_OUTSIDER"
+}
+
+# make_tree: a scratch tree under /run with DESIGN §4's modes:
+#   $T/data (root:rkt 2750, cas 2770), $T/etc (root:rkt-admin 2775), $T/sys (0755)
+make_tree() {
+	T=$(mktemp -d -p /run rkt-it.XXXXXX)
+	chmod 755 "$T"
+	"$TOP/dist/setup-data-dir" --data "$T/data" --config "$T/etc" >/dev/null
+	mkdir -p "$T/sys" "$T/work"
+	chmod 755 "$T/sys"
+	chmod 1777 "$T/work"
+	trap 'cleanup_tree' EXIT
+}
+cleanup_tree() {
+	[ -n "${KEEP:-}" ] && { diag "kept $T"; return; }
+	[ -n "${T:-}" ] && rm -rf "$T"
+}
+
+# as USER CMD...: runs CMD as USER with its groups (setpriv --init-groups).
+as() {
+	local u=$1
+	shift
+	if [ "$u" = root ]; then "$@"; return; fi
+	setpriv --reuid "$u" --regid "$u" --init-groups --reset-env -- \
+		env PATH=/usr/sbin:/usr/bin:/sbin:/bin ASAN_OPTIONS="$ASAN_OPTIONS" \
+		UBSAN_OPTIONS="$UBSAN_OPTIONS" "$@"
+}
+
+# rkt_as USER ARGS...: rkt with the scratch tree's directories.
+rkt_as() {
+	local u=$1
+	shift
+	as "$u" "$RKT_BIN" --dir="$T/data" --local-config="$T/etc" --system-config="$T/sys" "$@"
+}

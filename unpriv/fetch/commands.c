@@ -1,0 +1,5 @@
+#include "commands.h"
+
+const struct command fetch_commands[] = {
+	{ .name = NULL },
+};
