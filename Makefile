@@ -22,12 +22,14 @@ FUZZCC      ?= clang
 
 # VARIANT=release (build/bin) or asan (build/asan/bin); `make check` picks asan.
 VARIANT     ?= release
+# BUILDDIR lets several people build one tree at once without sharing objects.
+BUILDDIR    ?= build
 ifeq ($(VARIANT),asan)
-OUT         := build/asan
+OUT         := $(BUILDDIR)/asan
 OPTFLAGS    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SANLDFLAGS  := -fsanitize=address,undefined
 else
-OUT         := build
+OUT         := $(BUILDDIR)
 OPTFLAGS    := -O2 -g
 SANLDFLAGS  :=
 endif
@@ -118,18 +120,18 @@ $(TESTBIN)/test-%: $(call objs,tests/unit/test-%.c) $(LIB_FETCH) $(LIB_UNPRIV) $
 check: deps
 	$(MAKE) VARIANT=asan programs unit-tests
 	$(MAKE) fuzz-build
-	FUZZ_SECONDS=10 tests/run-all.sh build/asan
+	FUZZ_SECONDS=10 tests/run-all.sh $(BUILDDIR)/asan
 
 deps:
 	@if [ "$$(id -u)" -eq 0 ] && [ -z "$$RKT_SKIP_DEPS" ]; then dist/install-deps.sh; fi
 
 FUZZ_SRC    := $(sort $(wildcard tests/fuzz/*.c))
-FUZZ_BIN    := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(BUILDDIR)/fuzz/%,$(FUZZ_SRC))
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. $(PKG_CFLAGS) $(DEFS) -Wall -Wextra
 FUZZ_LIBSRC := $(COMMON_SRC) $(IPC_SRC) $(POLICY_SRC) $(call nomain,$(FETCH_SRC)) $(UNPRIV_SRC)
 
 fuzz-build: $(FUZZ_BIN)
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
+$(BUILDDIR)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC) $(LIBS_FETCH) $(LIBS_PRIV)
 

@@ -61,7 +61,7 @@ else
 fi
 
 echo "== fuzz smoke (${FUZZ_SECONDS:-10} s each)"
-for f in "$top"/build/fuzz/*; do
+for f in "${RKT_FUZZ_DIR:-$top/build/fuzz}"/*; do
 	[ -x "$f" ] && [ -f "$f" ] || continue
 	name=$(basename "$f")
 	log=$logdir/fuzz-$name.log

@@ -3,7 +3,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 rc=0
-for f in "$top"/build/fuzz/*; do
+for f in "${RKT_FUZZ_DIR:-$top/build/fuzz}"/*; do
 	[ -x "$f" ] && [ -f "$f" ] || continue
 	name=$(basename "$f")
 	mkdir -p "$top/tests/fuzz/$name/corpus"
