@@ -120,7 +120,7 @@ $(TESTBIN)/test-%: $(call objs,tests/unit/test-%.c) $(LIB_FETCH) $(LIB_UNPRIV) $
 check: deps
 	$(MAKE) VARIANT=asan programs unit-tests
 	$(MAKE) fuzz-build
-	FUZZ_SECONDS=10 tests/run-all.sh $(BUILDDIR)/asan
+	RKT_FUZZ_DIR=$(BUILDDIR)/fuzz FUZZ_SECONDS=10 tests/run-all.sh $(BUILDDIR)/asan
 
 deps:
 	@if [ "$$(id -u)" -eq 0 ] && [ -z "$$RKT_SKIP_DEPS" ]; then dist/install-deps.sh; fi
@@ -136,7 +136,7 @@ $(BUILDDIR)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC) $(LIBS_FETCH) $(LIBS_PRIV)
 
 fuzz: fuzz-build
-	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-fuzz.sh
+	RKT_FUZZ_DIR=$(BUILDDIR)/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-fuzz.sh
 
 demo: deps programs
 	dist/demo.sh

@@ -17,11 +17,18 @@ bool appc_semver_valid(const char *s);
 /* Env var name ^[A-Za-z_][A-Za-z_0-9.-]*$ */
 bool appc_env_name_valid(const char *s);
 /* os/arch whitelist (types.ValidOSArch). Returns 0 or -EINVAL with a message
- * "bad os \"freebsd\"" / "bad arch \"x\" for linux". arch may be NULL. */
+ * "bad os \"freebsd\"" / "bad arch \"x\" for linux". arch may be NULL.
+ * This is rkt's run-time table (linux only); os NULL passes. */
 int appc_os_arch_check(const char *os, const char *arch, struct rkt_err *err);
 /* The host's appc os and arch ("linux", "amd64"). */
 const char *appc_host_os(void);
 const char *appc_host_arch(void);
+/* The same check against the appc Go code's full table (linux, freebsd,
+ * darwin): what a manifest may declare, as opposed to what rkt runs. */
+int appc_os_arch_check_spec(const char *os, const char *arch, struct rkt_err *err);
+/* The appc Go Hash rule for manifest fields: "sha512-" + non-empty value
+ * without a further '-' (hex and length unchecked). */
+bool appc_hash_valid_ref(const char *s);
 
 struct appc_label {
 	char *name;

@@ -60,6 +60,7 @@ make_tree() {
 	trap 'cleanup_tree' EXIT
 }
 cleanup_tree() {
+	stop_httpd
 	[ -n "${KEEP:-}" ] && { diag "kept $T"; return; }
 	[ -n "${T:-}" ] && rm -rf "$T"
 }
@@ -79,4 +80,78 @@ rkt_as() {
 	local u=$1
 	shift
 	as "$u" "$RKT_BIN" --dir="$T/data" --local-config="$T/etc" --system-config="$T/sys" "$@"
+}
+
+# ---- fixtures ------------------------------------------------------------
+FIXTURES=$TOP/tests/fixtures
+PY=/usr/bin/python3
+mkaci() { "$PY" "$FIXTURES/mkaci.py" "$@"; }
+# gpg_key HOME UID PUB: new signing key; prints its fingerprint.
+gpg_key() { bash "$FIXTURES/gpg.sh" key "$@"; }
+# gpg_sign HOME FILE [SIG]: armored detached signature (FILE.asc).
+gpg_sign() { bash "$FIXTURES/gpg.sh" sign "$@"; }
+
+# start_httpd: the loopback server (127.0.0.1 and ::1, ports 80 and 443) on
+# $T/www, config $T/httpd.json (re-read per request), request log
+# $T/httpd.log. Stopped by stop_httpd or at exit (cleanup_tree).
+HTTPD_PID=
+start_httpd() {
+	mkdir -p "$T/www" "$T/httpd"
+	[ -f "$T/httpd.json" ] || echo '{}' >"$T/httpd.json"
+	rm -f "$T/httpd/ready"
+	: >"$T/httpd.log"
+	"$PY" "$FIXTURES/httpd.py" --root "$T/www" --config "$T/httpd.json" \
+		--ready "$T/httpd/ready" --log "$T/httpd.log" --cert-dir "$T/httpd" \
+		2>"$T/httpd/stderr" &
+	HTTPD_PID=$!
+	local i
+	for i in $(seq 100); do
+		[ -f "$T/httpd/ready" ] && return 0
+		kill -0 "$HTTPD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	diag "httpd did not start: $(cat "$T/httpd/stderr")"
+	HTTPD_PID=
+	return 1
+}
+stop_httpd() {
+	[ -n "${HTTPD_PID:-}" ] || return 0
+	kill "$HTTPD_PID" 2>/dev/null
+	wait "$HTTPD_PID" 2>/dev/null
+	HTTPD_PID=
+}
+# httpd_config JSON: replaces the server's config (read on each request).
+httpd_config() { printf '%s\n' "$1" >"$T/httpd.json.tmp" && mv "$T/httpd.json.tmp" "$T/httpd.json"; }
+
+# publish NAME VERSION [mkaci options...]: builds an ACI named NAME under
+# $T/www/images/ at the path discovery gives it; prints that path.
+publish() {
+	local name=$1 ver=$2
+	shift 2
+	local f=$T/www/images/$name-$ver-linux-$(aci_arch).aci
+	mkdir -p "$(dirname "$f")"
+	mkaci -o "$f" --name "$name" --version "$ver" "$@" && echo "$f"
+}
+aci_arch() { case $(uname -m) in x86_64) echo amd64 ;; *) uname -m ;; esac; }
+
+# ---- store inspection ------------------------------------------------------
+# image_count: images in the scratch store as root's `image list` sees them.
+image_count() { rkt_as root image list --no-legend 2>/dev/null | grep -c . ; }
+# blob_count: blob files on disk (independent of rkt's own listing).
+blob_count() { find "$T/data/cas/blob" -type f 2>/dev/null | wc -l; }
+# tmp_empty: nothing left in cas/tmp.
+tmp_empty() { [ -z "$(ls -A "$T/data/cas/tmp" 2>/dev/null)" ]; }
+# sha512_key FILE: the store key of an uncompressed ACI (sha512- + 64 hex).
+sha512_key() { echo "sha512-$(sha512sum "$1" | cut -c1-64)"; }
+# like PATTERN TEXT: grep -E on a string.
+like() { printf '%s' "$2" | grep -qE -- "$1"; }
+# expect_ok DESCRIPTION CMD...: CMD exits 0; its stdout is in $OUT, stderr in $ERR.
+expect_ok() {
+	local d=$1 rc ef
+	shift
+	ef=$(mktemp -p /run)
+	OUT=$("$@" 2>"$ef"); rc=$?
+	ERR=$(cat "$ef"); rm -f "$ef"
+	if [ "$rc" -eq 0 ]; then ok "$d"; else not_ok "$d"; diag "exit $rc: $(printf '%s' "$ERR" | head -5)"; fi
+	return $rc
 }

@@ -46,6 +46,9 @@ enum aci_extract_flags {
 	ACI_EXTRACT_KEEP_SETID = 1 << 1,  /* keep setuid/setgid bits (trusted image) */
 	ACI_EXTRACT_OWNERS = 1 << 2,      /* chown to the archive's uid/gid (root only) */
 };
+/* With a whitelist, also drop directories not listed: a dependency's entries
+ * filtered by an ancestor's pathWhitelist (appc-oci.md §1). */
+enum { ACI_EXTRACT_WHITELIST_DIRS = 1 << 3 };
 /* Extracts a stored (uncompressed, already validated) ACI beneath dest_dirfd,
  * never following a symlink out of it (openat2 RESOLVE_BENEATH/IN_ROOT).
  * whitelist: NULL-terminated absolute paths (pathWhitelist) or NULL.
