@@ -62,6 +62,8 @@ POLICY_SRC  := $(call srcs,policy)
 UNPRIV_SRC  := $(call srcs,unpriv/cli) $(call srcs,unpriv/config) $(call srcs,unpriv/store)
 CMD_SRC     := $(call srcs,unpriv/cmd)
 FETCH_SRC   := $(call srcs,unpriv/fetch)
+LISTENER_SRC := $(call srcs,privhelper/listener)
+SESSION_SRC := $(call srcs,privhelper/session)
 
 LIB_COMMON  := $(OBJ)/libcommon.a
 LIB_UNPRIV  := $(OBJ)/libunpriv.a
@@ -69,7 +71,8 @@ LIB_FETCH   := $(OBJ)/libfetch.a
 LIB_IPC     := $(OBJ)/libipc.a
 LIB_POLICY  := $(OBJ)/libpolicy.a
 
-PROGRAMS    := $(BIN)/rkt $(BIN)/rkt-fetch
+PROGRAMS    := $(BIN)/rkt $(BIN)/rkt-fetch $(if $(LISTENER_SRC),$(BIN)/rkt-privhelper) \
+               $(if $(SESSION_SRC),$(BIN)/rkt-privhelper-session)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(TESTBIN)/%,$(UNIT_SRC))
 
@@ -108,6 +111,15 @@ $(BIN)/rkt: $(call objs,$(CMD_SRC)) $(LIB_UNPRIV) $(LIB_COMMON)
 $(BIN)/rkt-fetch: $(call objs,unpriv/fetch/main.c) $(LIB_FETCH) $(LIB_UNPRIV) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_FETCH)
+
+# The listener links libc alone (DESIGN §2 rule 5: idle RSS, attack surface).
+$(BIN)/rkt-privhelper: $(call objs,$(LISTENER_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^
+
+$(BIN)/rkt-privhelper-session: $(call objs,$(SESSION_SRC)) $(LIB_POLICY) $(LIB_IPC) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
 
 # Unit tests link every library so each test can reach the module it covers.
 $(TESTBIN)/test-%: $(call objs,tests/unit/test-%.c) $(LIB_FETCH) $(LIB_UNPRIV) $(LIB_POLICY) $(LIB_IPC) $(LIB_COMMON)

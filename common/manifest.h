@@ -1,6 +1,6 @@
 /* appc image and pod manifests: strict parse + full validation
  * (reference/appc-oci.md §3-5). Every error names the field:
- * "image manifest: app.isolators[2] \"os/linux/oom-score-adj\": value 1001 out of range -1000..1000".
+ * "image manifest: field \"app.isolators[2]\" (\"os/linux/oom-score-adj\"): value 1001 out of range -1000..1000".
  * JSON duplicate keys are rejected (no parser differentials between the
  * unprivileged side and the helper); known keys match case-insensitively as
  * in the Go reference (supplementaryGids == supplementaryGIDs); unknown keys

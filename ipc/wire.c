@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/util.h"
 
 struct tag_desc {
@@ -466,8 +467,8 @@ int ipc_decode(const void *buf, size_t len, const int *fds, unsigned nfds, struc
 	int r = parse(buf, len, nfds, ret, err);
 	if (r < 0)
 		return r;
-	for (unsigned i = 0; i < nfds; i++)
-		ret->fds[i] = fds[i];
+	for (unsigned i = 0; i < IPC_FDS_MAX; i++)
+		ret->fds[i] = i < nfds ? fds[i] : -1;
 	ret->nfds = nfds;
 	ret->owns_fds = true;
 	return 0;
@@ -640,7 +641,7 @@ int ipc_msg_encode(const struct ipc_msg *m, void *buf, size_t cap, size_t *ret_l
 	}
 	int r = parse(b, total, m->nfds, NULL, err);
 	if (r < 0)
-		return rkt_error_wrap(err, "encode");
+		return err ? rkt_error_wrap(err, "encode") : r;
 	*ret_len = total;
 	return 0;
 }

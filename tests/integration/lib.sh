@@ -75,11 +75,13 @@ as() {
 		UBSAN_OPTIONS="$UBSAN_OPTIONS" "$@"
 }
 
-# rkt_as USER ARGS...: rkt with the scratch tree's directories.
+# rkt_as USER ARGS...: rkt with the scratch tree's directories; killed after
+# $RKT_TIMEOUT seconds (default 300, exit 124) so a hang fails one check only.
 rkt_as() {
 	local u=$1
 	shift
-	as "$u" "$RKT_BIN" --dir="$T/data" --local-config="$T/etc" --system-config="$T/sys" "$@"
+	as "$u" timeout -k 5 "${RKT_TIMEOUT:-300}" \
+		"$RKT_BIN" --dir="$T/data" --local-config="$T/etc" --system-config="$T/sys" "$@"
 }
 
 # ---- fixtures ------------------------------------------------------------

@@ -361,13 +361,15 @@ static int check_top_level(struct aci_checker *c, const char *name, struct archi
 	return 0;
 }
 
-static int check_size(struct aci_checker *c, const char *name, uint64_t size, struct rkt_err *err)
+/* The manifest has its own bound (MANIFEST_MAX_BYTES) and counts in the total. */
+static int check_size(struct aci_checker *c, const char *name, uint64_t size, uint64_t total_size,
+		      struct rkt_err *err)
 {
 	if (size > c->lim.max_entry_size)
 		return entry_error(err, EFBIG, name, "size %llu exceeds the per-entry limit of %llu",
 				   (unsigned long long)size,
 				   (unsigned long long)c->lim.max_entry_size);
-	c->total += size;
+	c->total += total_size;
 	if (c->total > c->lim.max_total_size)
 		return entry_error(err, EFBIG, name,
 				   "total size %llu exceeds the image limit of %llu",
@@ -425,7 +427,7 @@ static int checker_entry(struct aci_checker *c, struct archive_entry *e, struct 
 	r = check_parents(c, name, ce->path, "path", err);
 	if (r < 0)
 		return r;
-	r = check_size(c, name, size, err);
+	r = check_size(c, name, ce->kind == EK_MANIFEST ? 0 : size, size, err);
 	if (r < 0)
 		return r;
 	const char *hl = archive_entry_hardlink(e);
@@ -525,14 +527,15 @@ static int import_copy(int src_fd, struct copy_state *st, struct rkt_err *err)
 		return rkt_error(err, ENOMEM, "cannot allocate an archive reader");
 	enable_filters(a);
 	archive_read_support_format_raw(a);
+	/* The raw format refuses only empty input, and the open already reads. */
 	if (archive_read_open_fd(a, src_fd, IMPORT_BLOCK) != ARCHIVE_OK)
-		return rkt_error(err, EINVAL, "reading the image: %s", archive_error_string(a));
+		return rkt_error(err, EINVAL, "unknown image filetype: %s", archive_error_string(a));
 	struct archive_entry *e;
 	int r = archive_read_next_header(a, &e);
 	if (r == ARCHIVE_EOF)
 		return rkt_error(err, EINVAL, "unknown image filetype: the image is empty");
 	if (r < ARCHIVE_WARN)
-		return rkt_error(err, EINVAL, "reading the image: %s", archive_error_string(a));
+		return rkt_error(err, EINVAL, "unknown image filetype: %s", archive_error_string(a));
 	for (;;) {
 		const void *buf;
 		size_t size;

@@ -6,6 +6,7 @@
  * layer masks the same fingerprint of an earlier one. */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "common/err.h"
 
@@ -16,6 +17,10 @@
  * "rkt trust --prefix <name>"), "bad signature". */
 int keystore_verify(const char *image_name, int data_fd, int sig_fd, char ***ret_signers,
 		    struct rkt_err *err);
+/* keystore_verify's errors by cause: -ENOKEY no trusted key made the
+ * signature (unknown entity), -EBADMSG bad or unreadable signature,
+ * -EKEYREJECTED a trusted key whose signature gpg refuses (expired,
+ * revoked); other values are local failures (I/O, gpg not usable). */
 
 struct key_info {
 	char fingerprint[41]; /* lowercase hex */
@@ -30,3 +35,7 @@ int keystore_key_info(const char *data, size_t len, struct key_info *ret, struct
  * change trusted keys (<dir>: permission denied)". */
 int keystore_store_key(const struct key_info *k, const char *prefix, char **ret_path,
 		       struct rkt_err *err);
+/* Fails with the rkt-admin message above when the user cannot create keys
+ * for prefix (NULL: root.d) under the local config; touches nothing, so
+ * `rkt trust` can refuse before any network access. */
+int keystore_check_writable(const char *prefix, struct rkt_err *err);

@@ -59,7 +59,8 @@ static void draw(struct progress *p, uint64_t done, uint64_t total)
 		return;
 	size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
 	/* pad over the remains of a longer previous line */
-	fprintf(stderr, "\r%s%*s", line, p->last_len > len ? (int)(p->last_len - len) : 0, "");
+	int pad = p->last_len > len ? (int)(p->last_len - len) : 0;
+	fprintf(stderr, "\r%s%*s", line, pad, "");
 	fflush(stderr);
 	p->last_len = len;
 	p->drawn = true;

@@ -3,6 +3,7 @@
  *   Downloading ACI: [=========>            ] 12.3 MB/45.6 MB */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct progress {

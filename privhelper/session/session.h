@@ -1,0 +1,40 @@
+/* rkt-privhelper-session: one per connection, exec'd by the listener with the
+ * connection on fd 3 (DESIGN §2 rule 5). Its directories come from its own
+ * command line (the listener passes the admin's flags through), never from
+ * the client. */
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "policy/policy.h"
+
+struct session_config {
+	const char *dir;           /* default /var/lib/rkt */
+	const char *local_config;  /* default /etc/rkt */
+	const char *system_config; /* default RKT_LIBDIR/rkt */
+	const char *policy_path;   /* default POLICY_DEFAULT_PATH */
+	bool policy_given;         /* --policy: the file must exist */
+	const char *cni_path;      /* default /usr/lib/cni */
+	const char *tcti;
+	const char *kvm_kernel;
+	struct policy *policy;
+};
+
+/* The caller, as the kernel reports it (never as a message says). */
+struct peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	gid_t *gids; /* primary + supplementary (SO_PEERGROUPS) */
+	size_t n_gids;
+	int pidfd; /* SO_PEERPIDFD, or pidfd_open fallback; -1 if gone */
+};
+
+/* Checks the helper's own paths (interfaces.md "Path checks") and loads the
+ * policy; one line naming the offending path on error. */
+int session_check_config(struct session_config *c, struct rkt_err *err);
+int session_peer_identify(int fd, struct peer *ret, struct rkt_err *err);
+void session_peer_done(struct peer *p);
+/* Serves one connection to its end. Returns the process exit code. */
+int session_serve(int fd, struct session_config *c);
