@@ -157,10 +157,10 @@ bench: deps programs
 	tests/bench/bench.sh
 
 # ---- install -------------------------------------------------------------
-INSTALL_LIST := build/install-manifest.txt
+INSTALL_LIST := $(BUILDDIR)/install-manifest.txt
 install: programs
-	@mkdir -p build
-	dist/install.sh "$(DESTDIR)" "$(BINDIR)" "$(LIBDIR)" "$(LIBEXECDIR)" "$(DATADIR)" "$(SYSCONFDIR)" "$(PREFIX)" > $(INSTALL_LIST)
+	@mkdir -p $(BUILDDIR)
+	RKT_BUILD_BIN=$(BIN) dist/install.sh "$(DESTDIR)" "$(BINDIR)" "$(LIBDIR)" "$(LIBEXECDIR)" "$(DATADIR)" "$(SYSCONFDIR)" "$(PREFIX)" > $(INSTALL_LIST)
 
 # Creates the groups and the data/config directories with DESIGN §4's modes.
 install-setup:

@@ -500,7 +500,7 @@ static int check_quantity(struct ctx *c, json_t *obj, const char *key)
 	else if (json_is_integer(v))
 		s = (snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v)), buf);
 	else if (json_is_real(v))
-		s = (snprintf(buf, sizeof buf, "%.17g", json_real_value(v)), buf);
+		s = (snprintf(buf, sizeof buf, "%.15g", json_real_value(v)), buf);
 	else
 		return fail(c, "expected a quantity string or number, got %s", json_type_name(v));
 	int64_t milli;

@@ -154,8 +154,8 @@ struct ipc_msg {
 	uint16_t put_tag;  /* the tag it failed on */
 };
 
-/* Names for messages; "type 99" style text for unknown numbers goes through
- * a caller buffer in the decoder, these return NULL when unknown. */
+/* Names as the error lines print them ("PREPARE_REQ", "uuid"); NULL for
+ * numbers that are not in the tables. */
 const char *ipc_type_name(uint16_t type);
 const char *ipc_tag_name(uint16_t tag);
 /* Exact number of fds a type carries, or -1 for an unknown type. */
@@ -217,7 +217,8 @@ int ipc_msg_take_fd(struct ipc_msg *m, unsigned idx);
 int ipc_send(int fd, const struct ipc_msg *m, struct rkt_err *err);
 /* One recvmsg(MSG_CMSG_CLOEXEC) into buf (IPC_MSG_MAX bytes of scratch),
  * then ipc_decode. Returns 1 with *ret filled, 0 when the peer closed the
- * connection, negative on error. Refuses truncated data or control data,
+ * connection, negative on error; *ret is zeroed first, so ipc_msg_free on
+ * it is safe whatever the outcome. Refuses truncated data or control data,
  * control messages other than SCM_RIGHTS, more than IPC_FDS_MAX fds and a
  * count other than the type's; every received fd is closed on any error. */
 int ipc_recv(int fd, void *buf, struct ipc_msg *ret, struct rkt_err *err);

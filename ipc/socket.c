@@ -100,6 +100,7 @@ int ipc_recv(int fd, void *buf, struct ipc_msg *ret, struct rkt_err *err)
 			     .msg_iovlen = 1,
 			     .msg_control = control.buf,
 			     .msg_controllen = sizeof control.buf };
+	*ret = (struct ipc_msg){ 0 };
 	ssize_t n;
 	do
 		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);

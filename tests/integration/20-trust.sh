@@ -68,7 +68,7 @@ check "refusals wrote no key file" [ "$(find "$T/etc/trustedkeys" -type f | wc -
 # Fingerprint review on a terminal: "no" keeps the key out, "yes" adds it.
 if command -v script >/dev/null; then
 	tty_trust() { # tty_trust ANSWER PREFIX
-		printf '%s\n' "$1" | as "$U_ADMIN" script -qec \
+		printf '%s\n' "$1" | as "$U_ADMIN" env SHELL=/bin/sh script -qec \
 			"$RKT_BIN --dir=$T/data --local-config=$T/etc --system-config=$T/sys trust --prefix $2 $K/k2.asc" /dev/null
 	}
 	OUT=$(tty_trust no localhost/tty-no 2>&1)

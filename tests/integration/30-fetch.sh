@@ -73,7 +73,9 @@ refused() {
 fetch_id() {
 	local d=$1 want=$2 u=$3
 	shift 3
+	FETCH_OK=false
 	if expect_ok "$d" rkt_as "$u" "$@"; then
+		FETCH_OK=true
 		if [ "$OUT" = "${want:0:39}" ]; then
 			ok "…prints the short ID ${want:0:39}"
 		else
@@ -206,7 +208,7 @@ fetch_id "ETag image: second fetch reuses the stored blob" "$KEY_ETAG" \
 	"$U_MEMBER" --insecure-options=tls fetch localhost/fetch/etag:1.0
 check "…request carried If-None-Match and got 304" \
 	log_has "GET /images/localhost/fetch/etag-1.0-linux-$aci.aci 304 inm="
-check "…no new blob" [ "$(blob_count)" -eq "$nb" ]
+if $FETCH_OK; then check "…no new blob" [ "$(blob_count)" -eq "$nb" ]; else skip "…no new blob (the fetch failed)"; fi
 
 KEY_CACHED=$(sha512_key "$cached")
 fetch_id "max-age image: first fetch" "$KEY_CACHED" "$U_MEMBER" --insecure-options=tls fetch localhost/fetch/cached:1.0
@@ -214,8 +216,12 @@ fetch_id "max-age image: first fetch" "$KEY_CACHED" "$U_MEMBER" --insecure-optio
 fetch_id "max-age image: second fetch within max-age" "$KEY_CACHED" \
 	"$U_MEMBER" --insecure-options=tls fetch localhost/fetch/cached:1.0
 check "…says isn't expired, not fetching" like "isn't expired, not fetching" "$ERR"
-check "…and did not download the image again" \
-	[ "$(log_count "GET /images/localhost/fetch/cached-1.0-linux-$aci.aci ")" -eq 0 ]
+if $FETCH_OK; then
+	check "…and did not download the image again" \
+		[ "$(log_count "GET /images/localhost/fetch/cached-1.0-linux-$aci.aci ")" -eq 0 ]
+else
+	skip "…did not download again (the fetch failed)"
+fi
 
 # ---- deferred signature (202) -------------------------------------------------------
 : >"$T/httpd.log"
@@ -263,7 +269,10 @@ refused "outsider cannot fetch: the error names group rkt or the permission" \
 	'group rkt|[Pp]ermission denied' "$U_OUTSIDER" --insecure-options=image fetch "$F/signed.aci"
 
 # ---- consistency at the end ------------------------------------------------------------
-check "blob count equals image list count" [ "$(blob_count)" -eq "$(image_count)" ]
+# signed, plain, local, file-signed, policy, etag, cached, deferred, auth/img
+check "9 distinct images stored: blob count and image list agree" \
+	test "$(blob_count)" -eq 9 -a "$(image_count)" -eq 9
+diag "images: $(rkt_as root image list --no-legend --fields=name 2>&1 | tr '\n' ' ')"
 check "cas/tmp is empty at the end" tmp_empty
 
 done_testing

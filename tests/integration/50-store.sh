@@ -11,8 +11,18 @@ aci=$(aci_arch)
 
 # pids_of_user USER: processes still running as USER.
 pids_of_user() { pgrep -u "$1" 2>/dev/null | tr '\n' ' '; }
-# child_of PID: first child of PID (rkt under setpriv/env/timeout).
-child_of() { cat "/proc/$1/task/$1/children" 2>/dev/null | awk '{print $1}'; }
+# rkt_under PID: the rkt process below PID (the shell of `rkt_as ... &`,
+# then timeout, then rkt, which may exec rkt-fetch): the first descendant
+# whose executable is named rkt*.
+rkt_under() {
+	local p c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		p=$(readlink "/proc/$c/exe" 2>/dev/null)
+		case ${p##*/} in rkt*) echo "$c"; return 0 ;; esac
+		rkt_under "$c" && return 0
+	done
+	return 1
+}
 
 # ---- SIGKILL mid-download ----------------------------------------------------
 big=$(publish localhost/store/big 1.0 --size-mib 8)
@@ -26,15 +36,16 @@ rkt_as "$U_MEMBER" --insecure-options=image,tls fetch "$URL" >"$T/kill.out" 2>&1
 tpid=$!
 rpid=
 for _ in $(seq 50); do
-	rpid=$(child_of "$tpid")
+	rpid=$(rkt_under "$tpid")
 	[ -n "$rpid" ] && break
 	sleep 0.1
 done
 sleep 3 # about 3 MiB of 8 are through
 if [ -n "$rpid" ] && kill -0 "$rpid" 2>/dev/null; then
+	exe=$(readlink "/proc/$rpid/exe")
 	kill -KILL "$rpid"
 	wait "$tpid" 2>/dev/null
-	ok "fetch was still downloading after 3 s; SIGKILLed rkt (pid $rpid)"
+	ok "fetch was still downloading after 3 s; SIGKILLed rkt (pid $rpid, ${exe##*/})"
 	for _ in $(seq 50); do [ -z "$(pids_of_user "$U_MEMBER")" ] && break; sleep 0.1; done
 	check "…no process of the fetch survives its parent" [ -z "$(pids_of_user "$U_MEMBER")" ]
 	[ -n "$(pids_of_user "$U_MEMBER")" ] && diag "left: $(ps -o pid,args -u "$U_MEMBER" | tail -n +2)"

@@ -58,7 +58,7 @@ for o in a:
     assert {\"id\", \"name\", \"import_time\", \"last_used_time\", \"size\"} <= set(o), o
 ids = sorted(o[\"id\"] for o in a)
 assert ids == sorted([\"$KEY1\", \"$KEY2\"]) or ids == sorted([\"${KEY1:0:19}\", \"${KEY2:0:19}\"]), ids
-' 2>&1" _ "$OUT"
+' >/dev/null 2>&1" _ "$OUT"
 check "…starts with [{" like '^\[\{' "$OUT"
 OUT=$(rkt_as "$M" image list --format=json-pretty 2>&1)
 check "--format=json-pretty has \"id\": \"" like '"id": "' "$OUT"

@@ -315,6 +315,27 @@ static void test_refuse_garbage(void **state)
 	assert_true(import_file(p, NULL, &imp, &err) < 0);
 }
 
+static void test_refuse_truncated(void **state)
+{
+	(void)state;
+	/* Larger than the header pass's reads, so its data is skipped by seeking. */
+	static char big[300000];
+	memset(big, 'b', sizeof big - 1);
+	const struct tent ents[] = { BASE_ENTRIES,
+				     { "rootfs/big", AE_IFREG, 0644, big, NULL, false } };
+	_cleanup_free_ char *p = scratch_path("trunc.aci");
+	write_tar(p, ents, sizeof ents / sizeof ents[0]);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	/* Cut inside the last entry's data (end blocks are 1024 bytes). */
+	assert_int_equal(truncate(p, st.st_size - 1024 - 100000), 0);
+	struct aci_import imp;
+	struct rkt_err err = { 0 };
+	assert_true(import_file(p, NULL, &imp, &err) < 0);
+	if (!strstr(err.msg, "entry \"rootfs/big\": ") || !strstr(err.msg, "runcated"))
+		fail_msg("truncated: %s", err.msg);
+}
+
 /* ---- extraction ---- */
 
 static int extract_into(const char *tarpath, const char *dest, unsigned flags, char *const *wl,
@@ -516,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_refuse_limits),
 		cmocka_unit_test(test_refuse_structure),
 		cmocka_unit_test(test_refuse_garbage),
+		cmocka_unit_test(test_refuse_truncated),
 		cmocka_unit_test(test_extract_files),
 		cmocka_unit_test(test_extract_no_escape),
 		cmocka_unit_test(test_extract_whitelist_rootfs_only),

@@ -9,10 +9,16 @@
 const struct command rkt_commands[] = {
 	{ "version", "", "Print the version and exit", NULL, .run = cmd_version },
 	{ "help", "[COMMAND]", "Help about any command", NULL, .run = cmd_help },
+	{ "config", "", "Print configuration for each stage in JSON format", cmd_config_flags, .run = cmd_config },
 	{ "fetch", "IMAGE_URL...", "Fetch image(s) and store them in the local store", .worker = WORKER_FETCH },
 	{ "trust", "[--prefix PREFIX] [--root] [PUBKEY...]", "Trust a key for image verification", .worker = WORKER_FETCH },
 	{ "image fetch", "IMAGE_URL...", "Fetch image(s) and store them in the local store", .worker = WORKER_FETCH, .hidden = true },
 	{ "image extract", "IMAGE OUTPUT_DIR", "Extract a stored image to a directory", .worker = WORKER_FETCH },
 	{ "image render", "IMAGE OUTPUT_DIR", "Render a stored image to a directory with all its dependencies", .worker = WORKER_FETCH },
+	{ "image list", "", "List images in the local store", image_list_flags, .interspersed = true, .run = cmd_image_list, .log_prefix = "list" },
+	{ "image rm", "IMAGE...", "Remove one or more images with the given IDs or image names from the local store", .interspersed = true, .run = cmd_image_rm, .log_prefix = "rm" },
+	{ "image cat-manifest", "IMAGE", "Inspect and print the image manifest", image_cat_manifest_flags, .interspersed = true, .run = cmd_image_cat_manifest, .log_prefix = "cat-manifest" },
+	{ "image export", "IMAGE OUTPUT_ACI_FILE", "Export a stored image to an ACI file", image_export_flags, .interspersed = true, .run = cmd_image_export, .log_prefix = "export" },
+	{ "image gc", "", "Garbage collect local store", image_gc_flags, .interspersed = true, .run = cmd_image_gc, .log_prefix = "gc" },
 	{ .name = NULL },
 };

@@ -485,6 +485,7 @@ static void enable_filters(struct archive *a)
 }
 
 struct copy_state {
+	uint64_t max_bytes; /* decompression bombs stop here */
 	EVP_MD_CTX *md;
 	int out_fd;
 	uint64_t written, synced, reported;
@@ -500,6 +501,9 @@ static int copy_block(struct archive *a, struct copy_state *st, const void *buf,
 		size_t n = sizeof st->head - st->written;
 		memcpy(st->head + st->written, buf, n < size ? n : size);
 	}
+	if (st->written + size > st->max_bytes)
+		return rkt_error(err, EFBIG, "the decompressed image exceeds %llu bytes",
+				 (unsigned long long)st->max_bytes);
 	if (EVP_DigestUpdate(st->md, buf, size) != 1)
 		return rkt_error(err, EIO, "SHA-512 update failed");
 	int r = write_all(st->out_fd, buf, size);
@@ -666,6 +670,18 @@ static bool looks_like_tar(const struct copy_state *st)
 	return st->written >= sizeof st->head && memcmp(st->head + 257, "ustar", 5) == 0;
 }
 
+/* A generous bound on the tar the limits allow: the entries' data plus, per
+ * entry, 16 KiB of headers, long names, pax records and padding, plus the
+ * end blocks and a record of padding. */
+static uint64_t stream_bound(const struct aci_limits *l)
+{
+	const uint64_t per_entry = 16 << 10;
+	uint64_t bound = l->max_total_size;
+	if (bound > UINT64_MAX / 2 || l->max_entries > (UINT64_MAX / 2 - bound) / per_entry - 1)
+		return UINT64_MAX;
+	return bound + (l->max_entries + 1) * per_entry + 10240 + 1024;
+}
+
 int aci_import_stream(int src_fd, int out_fd, const struct aci_limits *limits,
 		      aci_progress_fn progress, void *progress_ctx, struct aci_import *ret,
 		      struct rkt_err *err)
@@ -674,8 +690,13 @@ int aci_import_stream(int src_fd, int out_fd, const struct aci_limits *limits,
 	__attribute__((cleanup(cleanup_md_ctxp))) EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (!md || EVP_DigestInit_ex(md, EVP_sha512(), NULL) != 1)
 		return rkt_error(err, ENOMEM, "cannot set up SHA-512");
+	struct aci_limits lim;
+	if (limits)
+		lim = *limits;
+	else
+		aci_limits_default(&lim);
 	struct copy_state st = { .md = md, .out_fd = out_fd, .progress = progress,
-				 .progress_ctx = progress_ctx };
+				 .progress_ctx = progress_ctx, .max_bytes = stream_bound(&lim) };
 	int r = import_copy(src_fd, &st, err);
 	if (r < 0)
 		return r;
@@ -960,9 +981,14 @@ static int make_hardlink(struct extractor *x, int pfd, const char *base, const c
 	int r = make_room(x, pfd, base, false, err);
 	if (r < 0)
 		return r;
-	if (linkat(tfd, tbase, pfd, base, 0) < 0)
+	if (linkat(tfd, tbase, pfd, base, 0) < 0) {
+		if (errno == ENOENT && x->whitelist && x->whitelist[0])
+			return entry_error(err, ENOENT, x->name,
+					   "hardlink target \"%s\" is not in pathWhitelist",
+					   target_rel);
 		return entry_error(err, errno, x->name, "hardlink to \"%s\": %s", target_rel,
 				   strerror(errno));
+	}
 	return 0;
 }
 

@@ -24,3 +24,7 @@ int image_output_run(char **args, bool overwrite, bool rootfs_only, image_fill_f
 		     struct rkt_err *err);
 int image_extract_blob(struct store *s, const char *key, int dest_fd, unsigned flags,
 		       char *const *whitelist, struct rkt_err *err);
+
+/* trust (cmd_trust.c). */
+extern const struct flag_spec trust_flags[];
+int cmd_trust(const struct command *cmd, char **args, struct rkt_err *err);

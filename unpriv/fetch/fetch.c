@@ -11,7 +11,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -286,6 +288,120 @@ static int fetch_file(struct fetcher *f, const char *path, char ret_key[APPC_KEY
 	return import_source(f, &src, ret_key, err);
 }
 
+/* ---- resumable downloads ------------------------------------------------
+ * An image download goes to cas/tmp/partial-<sha256(url)>, with the ETag it
+ * belongs to beside it (…-etag, written before the first body byte). A
+ * fetch that was killed halfway resumes there with Range + If-Range; without
+ * an ETag the partial bytes cannot be trusted to match and are dropped. */
+
+#define ETAG_MAX 1024
+
+struct partial {
+	int fd;
+	char *path;
+	char *etag_path;
+	char *etag; /* the validator of the bytes already there */
+	off_t size;
+};
+
+static void partial_done(struct partial *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p->path);
+	free(p->etag_path);
+	free(p->etag);
+	*p = (struct partial){ .fd = -1 };
+}
+#define _cleanup_partial_ __attribute__((cleanup(partial_done)))
+
+/* The download is over (imported, refused or not modified). */
+static void partial_remove(struct partial *p)
+{
+	if (!p->path)
+		return;
+	unlink(p->etag_path);
+	unlink(p->path);
+}
+
+static char *url_digest(const char *url)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (!EVP_Digest(url, strlen(url), md, &n, EVP_sha256(), NULL))
+		return NULL;
+	char *hex = xmalloc(2 * n + 1);
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return hex;
+}
+
+static char *read_etag(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	char *data = NULL;
+	size_t len = 0;
+	if (read_fd_bounded(fd, ETAG_MAX, &data, &len) < 0)
+		return NULL;
+	if (len == 0 || strpbrk(data, "\r\n") || strlen(data) != len) {
+		free(data);
+		return NULL;
+	}
+	return data;
+}
+
+/* Opens (or takes over) the partial file of url. false: not available (a
+ * concurrent fetch of the same URL holds it), use a plain temp file. */
+static bool partial_open(const char *url, struct partial *p)
+{
+	*p = (struct partial){ .fd = -1 };
+	_cleanup_free_ char *hex = url_digest(url);
+	if (!hex || !g_opts.dir)
+		return false;
+	p->path = xasprintf("%s/cas/tmp/partial-%s", g_opts.dir, hex);
+	p->etag_path = xasprintf("%s-etag", p->path);
+	p->fd = open(p->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
+	if (p->fd < 0 || flock(p->fd, LOCK_EX | LOCK_NB) < 0) {
+		partial_done(p);
+		return false;
+	}
+	struct stat st;
+	if (fstat(p->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		partial_done(p);
+		return false;
+	}
+	p->etag = st.st_size > 0 ? read_etag(p->etag_path) : NULL;
+	if (p->etag) {
+		p->size = st.st_size;
+	} else if (ftruncate(p->fd, 0) < 0) {
+		partial_done(p);
+		return false;
+	}
+	if (lseek(p->fd, 0, SEEK_END) < 0) {
+		partial_done(p);
+		return false;
+	}
+	return true;
+}
+
+static void partial_on_headers(void *ctx, long status, const char *etag)
+{
+	struct partial *p = ctx;
+	if (status != 200 && status != 206)
+		return;
+	if (!etag || strpbrk(etag, "\r\n") || strlen(etag) >= ETAG_MAX) {
+		unlink(p->etag_path);
+		return;
+	}
+	if (p->etag && strcmp(p->etag, etag) == 0)
+		return;
+	struct rkt_err ignored = { 0 };
+	if (write_file_atomic_at(AT_FDCWD, p->etag_path, etag, strlen(etag), 0660, &ignored) < 0)
+		unlink(p->etag_path);
+}
+
 /* ---- HTTP -------------------------------------------------------------- */
 
 static void sleep_ms(long ms)
@@ -377,6 +493,7 @@ static int remember_remote(struct fetcher *f, const struct http_target *t, const
 static int fetch_http(struct fetcher *f, const struct http_target *t,
 		      char ret_key[APPC_KEY_LEN + 1], struct rkt_err *err)
 {
+	log_line(LOG_PREFIX, "remote fetching from URL \"%s\"", t->url);
 	struct store_remote rem = { 0 };
 	bool have = cached_remote(f, t->url, &rem, err);
 	if (have && rem.cache_max_age_s > 0 &&
@@ -386,12 +503,13 @@ static int fetch_http(struct fetcher *f, const struct http_target *t,
 		store_remote_done(&rem);
 		return 0;
 	}
-	log_line(LOG_PREFIX, "remote fetching from URL \"%s\"", t->url);
+	log_line(LOG_PREFIX, "fetching image from %s", t->url);
 
 	int r;
 	_cleanup_free_ char *sig_url = t->sig_url ? xstrdup(t->sig_url) : xasprintf("%s.asc", t->url);
 	_cleanup_store_tmp_ struct store_tmp sig = { .fd = -1 };
 	_cleanup_store_tmp_ struct store_tmp raw = { .fd = -1 };
+	_cleanup_partial_ struct partial part = { .fd = -1 };
 	_cleanup_close_ int sig_file_fd = -1;
 	int sig_fd = -1;
 	bool sig_deferred = false;
@@ -409,24 +527,36 @@ static int fetch_http(struct fetcher *f, const struct http_target *t,
 			goto out;
 	}
 
-	r = store_tmp_open(f->s, &raw, err);
-	if (r < 0)
-		goto out;
+	bool resumable = partial_open(t->url, &part);
+	if (!resumable) {
+		r = store_tmp_open(f->s, &raw, err);
+		if (r < 0)
+			goto out;
+	}
 	struct http_get req = {
 		.url = t->url,
 		.insecure_tls = f->o->insecure & INSECURE_TLS,
 		.allow_http = f->o->insecure & INSECURE_HTTP,
 		.if_none_match = have ? rem.etag : NULL,
-		.out_fd = raw.fd,
+		.out_fd = resumable ? part.fd : raw.fd,
+		.resume_from = resumable ? part.size : 0,
 		.progress = f->o->progress,
 		.progress_label = "ACI",
 	};
 	struct http_result res = { 0 };
-	r = http_get(&req, &res, err);
+	r = resumable ? http_get_resumable(&req, part.etag, partial_on_headers, &part, &res, err)
+		      : http_get(&req, &res, err);
 	if (r < 0) {
+		/* network trouble keeps the partial file for the next try */
+		if (res.status >= 400)
+			partial_remove(&part);
 		rkt_error_wrap(err, "error downloading ACI");
 		goto out;
 	}
+	/* from here on the partial bytes are either complete or useless;
+	 * unlinking leaves part.fd readable */
+	partial_remove(&part);
+	int data_fd = req.out_fd;
 	if (res.status == 304 && have) {
 		memcpy(ret_key, rem.key, APPC_KEY_LEN + 1);
 		r = remember_remote(f, t, sig_url, res.etag ? res.etag : rem.etag,
@@ -447,7 +577,7 @@ static int fetch_http(struct fetcher *f, const struct http_target *t,
 			goto out;
 		}
 	}
-	struct source src = { .display = t->url, .data_fd = raw.fd, .sig_fd = sig_fd,
+	struct source src = { .display = t->url, .data_fd = data_fd, .sig_fd = sig_fd,
 			      .ref = t->ref, .latest = t->latest };
 	r = import_source(f, &src, ret_key, err);
 	if (r >= 0)

@@ -40,6 +40,8 @@ struct xfer {
 	char *etag;
 	int64_t max_age_s;
 	struct progress prog;
+	http_headers_fn on_headers;
+	void *hook_ctx;
 };
 
 void http_result_done(struct http_result *r)
@@ -139,6 +141,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 static int body_start(struct xfer *x, long code)
 {
 	x->started = true;
+	if (x->on_headers)
+		x->on_headers(x->hook_ctx, code, x->etag);
 	if (x->to_mem || x->resume_from <= 0)
 		return 0;
 	if (code == 206) {
@@ -237,8 +241,8 @@ out:
 	return r;
 }
 
-static int build_headers(const char *host, const char *if_none_match, struct curl_slist **ret,
-			 struct rkt_err *err)
+static int build_headers(const char *host, const char *if_none_match, const char *if_range,
+			 struct curl_slist **ret, struct rkt_err *err)
 {
 	_cleanup_strv_ char **auth = NULL;
 	int r = config_auth_headers(host, &auth, err);
@@ -249,6 +253,10 @@ static int build_headers(const char *host, const char *if_none_match, struct cur
 		l = curl_slist_append(l, *a);
 	if (if_none_match) {
 		_cleanup_free_ char *h = xasprintf("If-None-Match: %s", if_none_match);
+		l = curl_slist_append(l, h);
+	}
+	if (if_range) {
+		_cleanup_free_ char *h = xasprintf("If-Range: %s", if_range);
 		l = curl_slist_append(l, h);
 	}
 	*ret = l;
@@ -262,13 +270,13 @@ static int curl_failure(struct xfer *x, CURLcode rc, const char *errbuf, struct 
 				 x->max_bytes);
 	if (x->write_errno)
 		return rkt_error_errno(err, x->write_errno, "saving the download of \"%s\"", x->url);
-	if (rc == CURLE_UNSUPPORTED_PROTOCOL) {
-		char *redir = NULL;
-		curl_easy_getinfo(x->curl, CURLINFO_REDIRECT_URL, &redir);
+	if (rc == CURLE_UNSUPPORTED_PROTOCOL)
 		return rkt_error(err, EPERM,
-				 "refusing redirect from \"%s\" to \"%s\" (plain HTTP needs --insecure-options=http)",
-				 x->url, redir ? redir : "?");
-	}
+				 "GET %s: refusing a redirect to a disallowed scheme (plain HTTP needs --insecure-options=http)",
+				 x->url);
+	if (rc == CURLE_PEER_FAILED_VERIFICATION)
+		return rkt_error(err, EPERM, "GET %s: %s (--insecure-options=tls skips verification)",
+				 x->url, *errbuf ? errbuf : curl_easy_strerror(rc));
 	if (rc == CURLE_TOO_MANY_REDIRECTS)
 		return rkt_error(err, ELOOP, "GET %s: more than %ld redirects", x->url, HTTP_MAX_REDIRS);
 	int e = rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT
@@ -277,8 +285,8 @@ static int curl_failure(struct xfer *x, CURLcode rc, const char *errbuf, struct 
 	return rkt_error(err, e, "GET %s: %s", x->url, *errbuf ? errbuf : curl_easy_strerror(rc));
 }
 
-static int perform(const struct http_get *req, struct xfer *x, struct http_result *ret,
-		   struct rkt_err *err)
+static int perform(const struct http_get *req, const char *if_range, struct xfer *x,
+		   struct http_result *ret, struct rkt_err *err)
 {
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_rc != CURLE_OK)
@@ -289,7 +297,8 @@ static int perform(const struct http_get *req, struct xfer *x, struct http_resul
 	if (r < 0)
 		return r;
 	struct curl_slist *headers = NULL;
-	r = build_headers(host, req->if_none_match, &headers, err);
+	r = build_headers(host, req->if_none_match, req->resume_from > 0 ? if_range : NULL, &headers,
+			  err);
 	if (r < 0)
 		return r;
 
@@ -368,7 +377,18 @@ int http_get(const struct http_get *req, struct http_result *ret, struct rkt_err
 			  .resume_from = req->resume_from };
 	memset(ret, 0, sizeof *ret);
 	ret->max_age_s = -1;
-	return perform(req, &x, ret, err);
+	return perform(req, NULL, &x, ret, err);
+}
+
+int http_get_resumable(const struct http_get *req, const char *if_range, http_headers_fn on_headers,
+		       void *ctx, struct http_result *ret, struct rkt_err *err)
+{
+	struct xfer x = { .out_fd = req->out_fd, .max_bytes = req->max_bytes,
+			  .resume_from = req->resume_from, .on_headers = on_headers,
+			  .hook_ctx = ctx };
+	memset(ret, 0, sizeof *ret);
+	ret->max_age_s = -1;
+	return perform(req, if_range, &x, ret, err);
 }
 
 int http_get_memory(const char *url, bool insecure_tls, bool allow_http, size_t max,
@@ -378,7 +398,7 @@ int http_get_memory(const char *url, bool insecure_tls, bool allow_http, size_t 
 				.out_fd = -1, .max_bytes = max };
 	struct xfer x = { .out_fd = -1, .to_mem = true, .max_bytes = max };
 	struct http_result res = { .max_age_s = -1 };
-	int r = perform(&req, &x, &res, err);
+	int r = perform(&req, NULL, &x, &res, err);
 	if (ret_status)
 		*ret_status = res.status;
 	http_result_done(&res);

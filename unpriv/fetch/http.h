@@ -36,3 +36,12 @@ int http_get(const struct http_get *req, struct http_result *ret, struct rkt_err
 /* Small bodies (discovery pages, armored keys): at most max bytes in memory. */
 int http_get_memory(const char *url, bool insecure_tls, bool allow_http, size_t max,
 		    char **ret_body, size_t *ret_len, long *ret_status, struct rkt_err *err);
+
+/* Runs once the final response's headers are in, before any body byte is
+ * written: status and ETag (NULL when absent). Lets a resumable download
+ * record the ETag its partial file belongs to. */
+typedef void (*http_headers_fn)(void *ctx, long status, const char *etag);
+/* http_get with that hook and an If-Range validator for resume_from (a
+ * changed resource then comes back whole, and out_fd is started over). */
+int http_get_resumable(const struct http_get *req, const char *if_range, http_headers_fn on_headers,
+		       void *ctx, struct http_result *ret, struct rkt_err *err);

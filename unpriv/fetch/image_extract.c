@@ -18,8 +18,10 @@
 static bool opt_overwrite, opt_rootfs_only;
 
 const struct flag_spec image_extract_flags[] = {
-	{ "overwrite", FLAG_BOOL, &opt_overwrite, "overwrite output directory", "false" },
-	{ "rootfs-only", FLAG_BOOL, &opt_rootfs_only, "extract rootfs only", "false" },
+	{ .name = "overwrite", .type = FLAG_BOOL, .ptr = &opt_overwrite,
+	  .help = "overwrite output directory", .defval = "false" },
+	{ .name = "rootfs-only", .type = FLAG_BOOL, .ptr = &opt_rootfs_only,
+	  .help = "extract rootfs only", .defval = "false" },
 	{ .name = NULL },
 };
 
@@ -84,6 +86,8 @@ static int fill_and_publish(struct store *s, const char *key, const char *out, b
 	int tfd = openat(pfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tfd < 0)
 		r = rkt_error_errno(err, errno, "opening \"%s\"", tmp);
+	else if (fchmod(tfd, 0755) < 0) /* as rkt's MkdirAll, whatever rkt-fetch's umask */
+		r = rkt_error_errno(err, errno, "chmod \"%s\"", tmp);
 	else
 		r = fill(s, key, tfd, flags, err);
 	if (tfd >= 0)

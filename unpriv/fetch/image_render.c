@@ -20,8 +20,10 @@
 static bool opt_overwrite, opt_rootfs_only;
 
 const struct flag_spec image_render_flags[] = {
-	{ "overwrite", FLAG_BOOL, &opt_overwrite, "overwrite output directory", "false" },
-	{ "rootfs-only", FLAG_BOOL, &opt_rootfs_only, "render rootfs only", "false" },
+	{ .name = "overwrite", .type = FLAG_BOOL, .ptr = &opt_overwrite,
+	  .help = "overwrite output directory", .defval = "false" },
+	{ .name = "rootfs-only", .type = FLAG_BOOL, .ptr = &opt_rootfs_only,
+	  .help = "render rootfs only", .defval = "false" },
 	{ .name = NULL },
 };
 

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -292,13 +293,62 @@ static int keyring_gather(const char *image_name, struct keyring *ret, struct rk
 	return 0;
 }
 
+/* What the listing told us about one accepted key, so that naming the
+ * signer after verify needs no further gpg run. */
+struct accepted {
+	char **fprs; /* primary and subkey fingerprints, as gpg prints them */
+	char **uids;
+};
+
+struct accepted_set {
+	struct accepted *v;
+	size_t n;
+};
+
+static void accepted_done(struct accepted_set *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		strv_free(a->v[i].fprs);
+		strv_free(a->v[i].uids);
+	}
+	free(a->v);
+	*a = (struct accepted_set){ 0 };
+}
+
+static void accepted_add(struct accepted_set *a, gpgme_key_t key)
+{
+	char **fprs = xcalloc(1, sizeof *fprs);
+	for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next)
+		if (sk->fpr)
+			fprs = strv_append(fprs, sk->fpr);
+	if (key->fpr && !strv_contains(fprs, key->fpr))
+		fprs = strv_append(fprs, key->fpr);
+	a->v = xrealloc(a->v, (a->n + 1) * sizeof *a->v);
+	a->v[a->n++] = (struct accepted){ .fprs = fprs, .uids = key_uids(key) };
+}
+
+/* sig_fpr is a fingerprint, or a 16-hex key ID when the signature names
+ * only that. */
+static const struct accepted *accepted_find(const struct accepted_set *a, const char *sig_fpr)
+{
+	size_t sl = strlen(sig_fpr);
+	for (size_t i = 0; i < a->n; i++)
+		for (char **f = a->v[i].fprs; *f; f++) {
+			size_t fl = strlen(*f);
+			if (sl >= 16 && sl <= fl && strcasecmp(*f + fl - sl, sig_fpr) == 0)
+				return &a->v[i];
+		}
+	return NULL;
+}
+
 /* Reads every trusted key file, keeps those holding exactly the key their
  * name promises, and imports them together (one gpg run). */
-static int keyring_import(struct gpg_home *h, const struct keyring *k, size_t *ret_n,
+static int keyring_import(struct gpg_home *h, const struct keyring *k, struct accepted_set *ret,
 			  struct rkt_err *err)
 {
+	*ret = (struct accepted_set){ 0 };
 	_cleanup_free_ char *all = NULL;
-	size_t all_len = 0, n = 0;
+	size_t all_len = 0;
 	for (size_t i = 0; i < k->n; i++) {
 		_cleanup_free_ char *buf = NULL;
 		size_t len;
@@ -312,30 +362,32 @@ static int keyring_import(struct gpg_home *h, const struct keyring *k, size_t *r
 			log_warn("ignoring trusted key %s: %s", k->v[i].path, e2.msg);
 			continue;
 		}
-		char real[FPR_LEN + 1] = "";
-		if (l.n == 1 && l.keys[0]->fpr)
-			fpr_lower(l.keys[0]->fpr, real);
-		size_t nkeys = l.n;
-		keylist_done(&l);
-		if (nkeys != 1) {
+		if (l.n != 1 || !l.keys[0]->fpr) {
 			log_warn("ignoring trusted key %s: it holds %zu keys, expected one", k->v[i].path,
-				 nkeys);
+				 l.n);
+			keylist_done(&l);
 			continue;
 		}
+		char real[FPR_LEN + 1];
+		fpr_lower(l.keys[0]->fpr, real);
 		if (strcmp(real, k->v[i].fpr) != 0) {
 			log_warn("ignoring trusted key %s: its fingerprint is %s", k->v[i].path, real);
+			keylist_done(&l);
 			continue;
 		}
+		accepted_add(ret, l.keys[0]);
+		keylist_done(&l);
 		all = xrealloc(all, all_len + len + 1);
 		memcpy(all + all_len, buf, len);
 		all_len += len;
 		all[all_len++] = '\n';
-		n++;
 	}
-	*ret_n = n;
-	if (n == 0)
+	if (ret->n == 0)
 		return 0;
-	return import_data(h, all, all_len, err);
+	int r = import_data(h, all, all_len, err);
+	if (r < 0)
+		accepted_done(ret);
+	return r;
 }
 
 /* ---- verify ---- */
@@ -347,22 +399,8 @@ static int unknown_entity(const char *image_name, struct rkt_err *err)
 			 image_name);
 }
 
-static int signer_uids(struct gpg_home *h, const char *fpr, char ***signers)
-{
-	gpgme_key_t key;
-	if (gpgme_get_key(h->ctx, fpr, &key, 0))
-		return -ENOKEY;
-	char **uids = key_uids(key);
-	gpgme_key_unref(key);
-	for (char **u = uids; *u; u++)
-		if (!strv_contains(*signers, *u))
-			*signers = strv_append(*signers, *u);
-	strv_free(uids);
-	return 0;
-}
-
-static int run_verify(struct gpg_home *h, const char *image_name, int data_fd, int sig_fd,
-		      char ***ret_signers, struct rkt_err *err)
+static int run_verify(struct gpg_home *h, const struct accepted_set *keys, const char *image_name,
+		      int data_fd, int sig_fd, char ***ret_signers, struct rkt_err *err)
 {
 	if (lseek(data_fd, 0, SEEK_SET) < 0 || lseek(sig_fd, 0, SEEK_SET) < 0)
 		return rkt_error_errno(err, errno, "rewind image or signature");
@@ -374,33 +412,32 @@ static int run_verify(struct gpg_home *h, const char *image_name, int data_fd, i
 		e = gpgme_op_verify(h->ctx, sig, data, NULL);
 	gpgme_data_release(sig);
 	gpgme_data_release(data);
-	if (gpg_err_code(e) == GPG_ERR_NO_DATA || gpg_err_code(e) == GPG_ERR_BAD_DATA)
+	/* gpg itself was usable (checked at init): failing here means it
+	 * could not make sense of the signature bytes */
+	if (e)
 		return rkt_error(err, EBADMSG, "openpgp: invalid signature data (%s)",
 				 gpgme_strerror(e));
-	if (e)
-		return gpg_fail(err, e, "verify");
 
-	/* Copy what we need: the next operation frees the result. */
-	_cleanup_strv_ char **good = xcalloc(1, sizeof(char *));
+	_cleanup_strv_ char **signers = xcalloc(1, sizeof(char *));
+	size_t trusted = 0;
 	bool bad = false, unknown = false;
 	gpgme_error_t other = 0;
 	gpgme_verify_result_t vr = gpgme_op_verify_result(h->ctx);
 	for (gpgme_signature_t s = vr ? vr->signatures : NULL; s; s = s->next) {
 		gpgme_err_code_t c = gpg_err_code(s->status);
-		if (c == GPG_ERR_NO_ERROR && s->fpr)
-			good = strv_append(good, s->fpr);
-		else if (c == GPG_ERR_BAD_SIGNATURE)
+		const struct accepted *a = s->fpr ? accepted_find(keys, s->fpr) : NULL;
+		if (c == GPG_ERR_NO_ERROR && a) {
+			trusted++;
+			for (char **u = a->uids; *u; u++)
+				if (!strv_contains(signers, *u))
+					signers = strv_append(signers, *u);
+		} else if (c == GPG_ERR_BAD_SIGNATURE)
 			bad = true;
-		else if (c == GPG_ERR_NO_PUBKEY)
+		else if (c == GPG_ERR_NO_PUBKEY || c == GPG_ERR_NO_ERROR)
 			unknown = true;
 		else if (!other)
 			other = s->status;
 	}
-	_cleanup_strv_ char **signers = xcalloc(1, sizeof(char *));
-	size_t trusted = 0;
-	for (char **f = good; *f; f++)
-		if (signer_uids(h, *f, &signers) == 0)
-			trusted++;
 	if (trusted > 0) {
 		if (ret_signers)
 			*ret_signers = TAKE_PTR(signers);
@@ -436,12 +473,13 @@ int keystore_verify(const char *image_name, int data_fd, int sig_fd, char ***ret
 		keyring_done(&k);
 		return r;
 	}
-	size_t n = 0;
-	r = keyring_import(&h, &k, &n, err);
+	struct accepted_set keys;
+	r = keyring_import(&h, &k, &keys, err);
 	keyring_done(&k);
 	if (r == 0)
-		r = n == 0 ? unknown_entity(image_name, err)
-			   : run_verify(&h, image_name, data_fd, sig_fd, ret_signers, err);
+		r = keys.n == 0 ? unknown_entity(image_name, err)
+				: run_verify(&h, &keys, image_name, data_fd, sig_fd, ret_signers, err);
+	accepted_done(&keys);
 	gpg_home_close(&h);
 	return r;
 }
@@ -569,8 +607,8 @@ int keystore_check_writable(const char *prefix, struct rkt_err *err)
 				return admin_only(path, err);
 			return rkt_error_errno(err, errno, "%s", path);
 		}
-		if (errno == EACCES)
-			return admin_only(path, err);
+		/* ENOENT, or EACCES from an unsearchable parent: that parent
+		 * is then named by the check one level up */
 		char *slash = strrchr(path, '/');
 		if (!slash || slash == path)
 			return 0;

@@ -86,3 +86,8 @@ void store_remote_done(struct store_remote *r);
 int store_get_remote(struct store *s, const char *aci_url, struct store_remote *ret, bool *found,
 		     struct rkt_err *err);
 int store_put_remote(struct store *s, const struct store_remote *r, struct rkt_err *err);
+
+/* Removes regular files in cas/tmp last modified before older_than_ns (the
+ * leftovers of killed imports; a live import keeps its file's mtime fresh). */
+int store_clean_tmp(struct store *s, int64_t older_than_ns, size_t *ret_removed,
+		    struct rkt_err *err);
