@@ -64,15 +64,20 @@ CMD_SRC     := $(call srcs,unpriv/cmd)
 FETCH_SRC   := $(call srcs,unpriv/fetch)
 LISTENER_SRC := $(call srcs,privhelper/listener)
 SESSION_SRC := $(call srcs,privhelper/session)
+STAGE1_SRC  := $(call srcs,stage1)
+STAGE1_NS_SRC := $(call srcs,stage1/ns)
 
 LIB_COMMON  := $(OBJ)/libcommon.a
 LIB_UNPRIV  := $(OBJ)/libunpriv.a
 LIB_FETCH   := $(OBJ)/libfetch.a
 LIB_IPC     := $(OBJ)/libipc.a
 LIB_POLICY  := $(OBJ)/libpolicy.a
+LIB_STAGE1  := $(OBJ)/libstage1.a
 
 PROGRAMS    := $(BIN)/rkt $(BIN)/rkt-fetch $(if $(LISTENER_SRC),$(BIN)/rkt-privhelper) \
                $(if $(SESSION_SRC),$(BIN)/rkt-privhelper-session)
+# Stage1 flavors: $(OUT)/stage1/<flavor>/<entrypoint> (DESIGN §8).
+STAGE1      := $(if $(STAGE1_NS_SRC),$(OUT)/stage1/ns/init)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(TESTBIN)/%,$(UNIT_SRC))
 
@@ -80,7 +85,7 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,$(TESTBIN)/%,$(UNIT_SRC))
 .DEFAULT_GOAL := all
 
 all: programs
-programs: $(PROGRAMS)
+programs: $(PROGRAMS) $(STAGE1)
 unit-tests: $(UNIT_TESTS)
 
 $(OBJ)/%.o: %.c
@@ -93,6 +98,7 @@ $(LIB_UNPRIV): $(call objs,$(UNPRIV_SRC))
 $(LIB_FETCH):  $(call objs,$(call nomain,$(FETCH_SRC)))
 $(LIB_IPC):    $(call objs,$(IPC_SRC))
 $(LIB_POLICY): $(call objs,$(POLICY_SRC))
+$(LIB_STAGE1): $(call objs,$(STAGE1_SRC))
 $(OBJ)/lib%.a:
 	@mkdir -p $(dir $@)
 	@rm -f $@
@@ -102,9 +108,9 @@ $(OBJ)/empty.o:
 	@mkdir -p $(dir $@)
 	echo 'typedef int rkt_empty_unit;' | $(CC) -x c -c - -o $@
 
-$(LIB_IPC) $(LIB_POLICY): | $(OBJ)/empty.o
+$(LIB_IPC) $(LIB_POLICY) $(LIB_STAGE1): | $(OBJ)/empty.o
 
-$(BIN)/rkt: $(call objs,$(CMD_SRC)) $(LIB_UNPRIV) $(LIB_COMMON)
+$(BIN)/rkt: $(call objs,$(CMD_SRC)) $(LIB_UNPRIV) $(LIB_IPC) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_LIGHT)
 
@@ -121,10 +127,22 @@ $(BIN)/rkt-privhelper-session: $(call objs,$(SESSION_SRC)) $(LIB_POLICY) $(LIB_I
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
 
+# The ns flavor's pod init: run as root by the helper with cwd = the pod dir.
+$(OUT)/stage1/ns/init: $(call objs,$(STAGE1_NS_SRC)) $(LIB_STAGE1) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
+
 # Unit tests link every library so each test can reach the module it covers.
-$(TESTBIN)/test-%: $(call objs,tests/unit/test-%.c) $(LIB_FETCH) $(LIB_UNPRIV) $(LIB_POLICY) $(LIB_IPC) $(LIB_COMMON)
+$(TESTBIN)/test-%: $(call objs,tests/unit/test-%.c) $(LIB_STAGE1) $(LIB_FETCH) $(LIB_UNPRIV) $(LIB_POLICY) $(LIB_IPC) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_FETCH) $(LIBS_PRIV) -lcmocka
+
+# The protocol probe of tests/integration/70-helper-channel.sh: a client
+# that speaks the channel or breaks it on purpose.
+unit-tests: $(TESTBIN)/ipc-probe
+$(TESTBIN)/ipc-probe: $(call objs,tests/fixtures/ipc-probe.c) $(LIB_UNPRIV) $(LIB_IPC) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_LIGHT)
 
 # ---- tests ---------------------------------------------------------------
 # `make check`: dependencies, sanitizer build, then unit + integration + fuzz

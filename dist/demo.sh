@@ -12,8 +12,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${RKT_BUILD:-$top/build}
 rkt=$build/bin/rkt
 last=/run/rkt-demo.last
-ADMIN=rkt-demo-admin
-USER_=rkt-demo-user
+ADMIN="rkt-demo-admin"
+USER_="rkt-demo-user"
 NAME=localhost/demo/busybox
 
 say() { printf '\n== %s\n' "$*"; }
@@ -26,6 +26,8 @@ clean_previous() {
 	rm -f "$last"
 }
 
+# One stream, in order: rkt's progress lines (stderr) between the commands.
+exec 2>&1
 [ "$(id -u)" -eq 0 ] || die "run as root (it creates the demo users and starts a server on ports 80 and 443)"
 if [ "${1:-}" = --clean ]; then clean_previous; exit 0; fi
 [ $# -eq 0 ] || die "usage: dist/demo.sh [--clean]"
@@ -114,7 +116,8 @@ ls -l "$T/etc/trustedkeys/prefix.d/localhost/demo/"
 say "the user fetches $NAME:1.0 by name (discovery over https)"
 echo "note: the server's certificate is self-signed, so TLS verification must be turned off"
 echo "      with --insecure-options=tls; the image signature is still verified."
-id=$(as "$USER_" --insecure-options=tls fetch "$NAME:1.0") || die "fetch failed"
+as "$USER_" --insecure-options=tls fetch "$NAME:1.0" >"$T/fetch.id" || die "fetch failed"
+id=$(cat "$T/fetch.id")
 echo "$id"
 
 say "the user lists the store"

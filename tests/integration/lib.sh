@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the integration tests: TAP output, the three real users, a temp
 # store/config under /run, and running rkt as a given user.
 # Source it from a test: `. "$(dirname "$0")/lib.sh"`. Tests run as root.
@@ -106,8 +107,7 @@ start_httpd() {
 		--ready "$T/httpd/ready" --log "$T/httpd.log" --cert-dir "$T/httpd" \
 		2>"$T/httpd/stderr" &
 	HTTPD_PID=$!
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -f "$T/httpd/ready" ] && return 0
 		kill -0 "$HTTPD_PID" 2>/dev/null || break
 		sleep 0.1
@@ -130,7 +130,8 @@ httpd_config() { printf '%s\n' "$1" >"$T/httpd.json.tmp" && mv "$T/httpd.json.tm
 publish() {
 	local name=$1 ver=$2
 	shift 2
-	local f=$T/www/images/$name-$ver-linux-$(aci_arch).aci
+	local f
+	f=$T/www/images/$name-$ver-linux-$(aci_arch).aci
 	mkdir -p "$(dirname "$f")"
 	mkaci -o "$f" --name "$name" --version "$ver" "$@" && echo "$f"
 }

@@ -1,6 +1,7 @@
 #include "unpriv/cli/privhelper_client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +83,7 @@ static int start_session(int *ret_fd, pid_t *ret_pid, struct rkt_err *err)
 		/* dup2 clears CLOEXEC on fd 3 only: the session inherits exactly
 		 * the connection, as under the listener. */
 		if (sv[1] == 3) {
-			if (fcntl_clear_cloexec(3) < 0)
+			if (fcntl(3, F_SETFD, 0) < 0)
 				_exit(127);
 		} else if (dup2(sv[1], 3) < 0)
 			_exit(127);

@@ -20,5 +20,8 @@ const struct command rkt_commands[] = {
 	{ "image cat-manifest", "IMAGE", "Inspect and print the image manifest", image_cat_manifest_flags, .interspersed = true, .run = cmd_image_cat_manifest, .log_prefix = "cat-manifest" },
 	{ "image export", "IMAGE OUTPUT_ACI_FILE", "Export a stored image to an ACI file", image_export_flags, .interspersed = true, .run = cmd_image_export, .log_prefix = "export" },
 	{ "image gc", "", "Garbage collect local store", image_gc_flags, .interspersed = true, .run = cmd_image_gc, .log_prefix = "gc" },
+	{ "list", "", "List pods", cmd_list_flags, .interspersed = true, .run = cmd_list },
+	{ "status", "UUID", "Check the status of a rkt pod", cmd_status_flags, .interspersed = true, .run = cmd_status },
+	{ "cat-manifest", "UUID", "Inspect and print the pod manifest", cmd_cat_manifest_flags, .interspersed = true, .run = cmd_cat_manifest },
 	{ .name = NULL },
 };

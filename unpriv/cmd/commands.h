@@ -1,6 +1,7 @@
 /* Run functions of the commands rkt implements itself (one file each). */
 #pragma once
 #include "unpriv/cli/cli.h"
+#include "common/podstate.h"
 
 extern const struct command rkt_commands[];
 
@@ -18,3 +19,43 @@ int cmd_image_rm(const struct command *cmd, char **args, struct rkt_err *err);
 int cmd_image_cat_manifest(const struct command *cmd, char **args, struct rkt_err *err);
 int cmd_image_export(const struct command *cmd, char **args, struct rkt_err *err);
 int cmd_image_gc(const struct command *cmd, char **args, struct rkt_err *err);
+/* Pods read from <dir>/pods (group rkt may read it; status.c holds the
+ * readers list and cat-manifest share). */
+struct pod_app_info {
+	char *name, *image_name, *image_id; /* image_name is name[:version] */
+	bool exited;
+	int exit_code;
+};
+struct pod_info {
+	char uuid[POD_UUID_LEN + 1];
+	enum pod_state state;
+	int dirfd;                  /* pods/<state>/<uuid> */
+	int64_t created_ns, started_ns; /* 0 when unknown */
+	int pid;                    /* -1 when no pid/ppid file */
+	struct json_t *manifest;    /* parsed <pod>/pod, NULL when unreadable */
+	struct pod_app_info *apps;
+	size_t n_apps;
+	struct json_t *nets;        /* net-info.json array, NULL when absent */
+};
+int pods_dir_open(int *ret_fd, struct rkt_err *err);
+/* The UUID argument (or --uuid-file's content), resolved as rkt does. */
+int pod_resolve(int pods_fd, const char *arg, struct pod_info *ret, struct rkt_err *err);
+int pod_info_load(int pods_fd, const char *uuid, enum pod_state st, struct pod_info *ret,
+		  struct rkt_err *err);
+void pod_info_done(struct pod_info *p);
+struct json_t *pod_info_json(const struct pod_info *p);
+/* Go's "2006-01-02 15:04:05.999 -0700 MST" in local time. */
+void pod_time_full(int64_t ns, char *buf, size_t len);
+/* "name:ip4=A.B.C.D, ..." as rkt's fmtNets. */
+char *pod_nets_text(const struct pod_info *p);
+/* Prints a JSON value as Go's json.Marshal / MarshalIndent(v, "", "\t"). */
+int pod_json_print(struct json_t *v, bool pretty, struct rkt_err *err);
+/* Reads the UUID saved by --uuid-file-save; one line on stderr and exit 1
+ * is rkt's answer when it cannot. */
+int pod_read_uuid_file(const char *path, char **ret, struct rkt_err *err);
+extern const struct flag_spec cmd_status_flags[];
+extern const struct flag_spec cmd_list_flags[];
+extern const struct flag_spec cmd_cat_manifest_flags[];
+int cmd_status(const struct command *cmd, char **args, struct rkt_err *err);
+int cmd_list(const struct command *cmd, char **args, struct rkt_err *err);
+int cmd_cat_manifest(const struct command *cmd, char **args, struct rkt_err *err);

@@ -572,13 +572,13 @@ static int read_manifest(struct archive *a, const char *name, struct aci_import 
 	char *buf = xmalloc(cap + 1);
 	for (;;) {
 		if (n == cap) {
-			if (cap >= MANIFEST_MAX_BYTES) {
+			if (cap > MANIFEST_MAX_BYTES) {
 				free(buf);
 				return entry_error(err, EFBIG, name,
 						   "manifest exceeds the limit of %u bytes",
 						   MANIFEST_MAX_BYTES);
 			}
-			cap *= 2;
+			cap = cap * 2 > MANIFEST_MAX_BYTES ? MANIFEST_MAX_BYTES + 1 : cap * 2;
 			buf = xrealloc(buf, cap + 1);
 		}
 		la_ssize_t r = archive_read_data(a, buf + n, cap - n);
