@@ -157,7 +157,7 @@ deps:
 
 FUZZ_SRC    := $(sort $(wildcard tests/fuzz/*.c))
 FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(BUILDDIR)/fuzz/%,$(FUZZ_SRC))
-FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. $(PKG_CFLAGS) $(DEFS) -Wall -Wextra
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. $(PKG_CFLAGS) $(DEFS) -Wall -Wextra -Wno-missing-field-initializers -Wno-unused-parameter
 FUZZ_LIBSRC := $(COMMON_SRC) $(IPC_SRC) $(POLICY_SRC) $(call nomain,$(FETCH_SRC)) $(UNPRIV_SRC)
 
 fuzz-build: $(FUZZ_BIN)

@@ -476,6 +476,31 @@ static bool cached_remote(struct fetcher *f, const char *url, struct store_remot
 	return true;
 }
 
+/* A cached or revalidated image answers a name fetch only if its stored
+ * manifest carries the requested name and labels, as a download would. */
+static int check_stored_requested(struct fetcher *f, const struct http_target *t,
+				  const char *key, struct rkt_err *err)
+{
+	if (!t->ref)
+		return 0;
+	struct store_image img = { 0 };
+	bool found = false;
+	int r = store_get_image(f->s, key, &img, &found, err);
+	if (r < 0)
+		return r;
+	if (!found) {
+		store_image_done(&img);
+		return rkt_error(err, ENOENT, "cached image %s for %s is gone from the store", key, t->url);
+	}
+	struct image_manifest *m = NULL;
+	r = image_manifest_parse(img.manifest_json, strlen(img.manifest_json), &m, err);
+	if (r == 0)
+		r = check_requested(t->ref, m, err);
+	image_manifest_free(m);
+	store_image_done(&img);
+	return r;
+}
+
 static int remember_remote(struct fetcher *f, const struct http_target *t, const char *sig_url,
 			   const char *etag, int64_t max_age, const char *key, struct rkt_err *err)
 {
@@ -494,6 +519,9 @@ static int fetch_http(struct fetcher *f, const struct http_target *t,
 		      char ret_key[APPC_KEY_LEN + 1], struct rkt_err *err)
 {
 	log_line(LOG_PREFIX, "remote fetching from URL \"%s\"", t->url);
+	int r = http_check_url(t->url, f->o->insecure & INSECURE_HTTP, err);
+	if (r < 0)
+		return r;
 	struct store_remote rem = { 0 };
 	bool have = cached_remote(f, t->url, &rem, err);
 	if (have && rem.cache_max_age_s > 0 &&
@@ -501,11 +529,10 @@ static int fetch_http(struct fetcher *f, const struct http_target *t,
 		log_line(LOG_PREFIX, "image for %s isn't expired, not fetching.", t->url);
 		memcpy(ret_key, rem.key, APPC_KEY_LEN + 1);
 		store_remote_done(&rem);
-		return 0;
+		return check_stored_requested(f, t, ret_key, err);
 	}
 	log_line(LOG_PREFIX, "fetching image from %s", t->url);
 
-	int r;
 	_cleanup_free_ char *sig_url = t->sig_url ? xstrdup(t->sig_url) : xasprintf("%s.asc", t->url);
 	_cleanup_store_tmp_ struct store_tmp sig = { .fd = -1 };
 	_cleanup_store_tmp_ struct store_tmp raw = { .fd = -1 };
@@ -559,8 +586,11 @@ static int fetch_http(struct fetcher *f, const struct http_target *t,
 	int data_fd = req.out_fd;
 	if (res.status == 304 && have) {
 		memcpy(ret_key, rem.key, APPC_KEY_LEN + 1);
-		r = remember_remote(f, t, sig_url, res.etag ? res.etag : rem.etag,
-				    res.max_age_s >= 0 ? res.max_age_s : rem.cache_max_age_s, rem.key, err);
+		r = check_stored_requested(f, t, ret_key, err);
+		if (r == 0)
+			r = remember_remote(f, t, sig_url, res.etag ? res.etag : rem.etag,
+					    res.max_age_s >= 0 ? res.max_age_s : rem.cache_max_age_s,
+					    rem.key, err);
 		http_result_done(&res);
 		goto out;
 	}

@@ -209,6 +209,14 @@ static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 }
 
 /* Checks the scheme against what the caller allows and returns the host. */
+static int check_url(const char *url, bool allow_http, char **ret_host, struct rkt_err *err);
+
+int http_check_url(const char *url, bool allow_http, struct rkt_err *err)
+{
+	_cleanup_free_ char *host = NULL;
+	return check_url(url, allow_http, &host, err);
+}
+
 static int check_url(const char *url, bool allow_http, char **ret_host, struct rkt_err *err)
 {
 	CURLU *h = curl_url();

@@ -33,6 +33,9 @@ void http_result_done(struct http_result *r);
 /* Status >= 400 (other than the caller's business) is an error naming the URL:
  * "bad HTTP status code: 401 (GET https://…)". 202 and 304 are returned. */
 int http_get(const struct http_get *req, struct http_result *ret, struct rkt_err *err);
+/* Refuses a URL the caller may not fetch (plain http without allow_http,
+ * other schemes) before anything is created for it. */
+int http_check_url(const char *url, bool allow_http, struct rkt_err *err);
 /* Small bodies (discovery pages, armored keys): at most max bytes in memory. */
 int http_get_memory(const char *url, bool insecure_tls, bool allow_http, size_t max,
 		    char **ret_body, size_t *ret_len, long *ret_status, struct rkt_err *err);

@@ -1,0 +1,329 @@
+/* stage1 "ns" flavor, run entry point (reference/rkt-behaviour.md §6):
+ *   init [--debug] --net=none|host [--interactive] [--hostname=H]
+ *        [--disable-capabilities-restriction] [--disable-paths]
+ *        [--disable-seccomp] <uuid>
+ * run as root with cwd = the pod directory. It stays in the host's
+ * namespaces to own the pod's cgroups and the pod lock (RKT_LOCK_FD), and
+ * clones the pod's PID 1 into new mount, pid, uts, ipc and (unless
+ * --net=host) net namespaces. Exit status: the first failing app's, 0 when
+ * all succeed, 254 when the pod cannot start. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "stage1/cgroup.h"
+#include "stage1/pod.h"
+#include "stage1/supervise.h"
+
+#define EXIT_SETUP 254
+#define CHILD_STACK (1u << 20)
+
+struct opts {
+	bool interactive, net_host, disable_paths;
+	struct stage1_flags flags;
+	char *hostname;
+	const char *uuid;
+};
+
+/* Everything the pod's PID 1 needs, shared with it through clone(). */
+struct pod_ctx {
+	struct opts *o;
+	struct stage1_pod *pod;
+	int sync; /* PID 1's end of the socketpair */
+	int podfd;
+};
+
+static bool uuid_valid(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+static bool hostname_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64 || s[0] == '-' || s[0] == '.')
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-' || *p == '.'))
+			return false;
+	return true;
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "stage1: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { O_DEBUG = 1, O_NET, O_INTER, O_HOST, O_NOCAPS, O_NOPATHS, O_NOSECCOMP, O_IGNORED,
+	       O_PRIVUSERS };
+	static const struct option lo[] = {
+		{ "debug", no_argument, NULL, O_DEBUG },
+		{ "net", required_argument, NULL, O_NET },
+		{ "interactive", no_argument, NULL, O_INTER },
+		{ "hostname", required_argument, NULL, O_HOST },
+		{ "disable-capabilities-restriction", no_argument, NULL, O_NOCAPS },
+		{ "disable-paths", no_argument, NULL, O_NOPATHS },
+		{ "disable-seccomp", no_argument, NULL, O_NOSECCOMP },
+		/* Accepted for the ABI; the helper handles what they stand for. */
+		{ "mds-token", required_argument, NULL, O_IGNORED },
+		{ "local-config", required_argument, NULL, O_IGNORED },
+		{ "dns-conf-mode", required_argument, NULL, O_IGNORED },
+		{ "ipc", required_argument, NULL, O_IGNORED },
+		{ "mutable", no_argument, NULL, O_IGNORED },
+		{ "private-users", required_argument, NULL, O_PRIVUSERS },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *net = NULL;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+		switch (c) {
+		case O_DEBUG: log_set_debug(true); break;
+		case O_NET: net = optarg; break;
+		case O_INTER: o->interactive = true; break;
+		case O_HOST: o->hostname = xstrdup(optarg); break;
+		case O_NOCAPS: o->flags.disable_caps = true; break;
+		case O_NOPATHS: o->disable_paths = true; break;
+		case O_NOSECCOMP: o->flags.disable_seccomp = true; break;
+		case O_IGNORED: break;
+		case O_PRIVUSERS:
+			return usage_error("--private-users is not supported by the ns flavor");
+		default:
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("%s", "usage: init [--debug] --net=none|host [--interactive] "
+					 "[--hostname=H] [--disable-*] <uuid>");
+	o->uuid = argv[optind];
+	if (!uuid_valid(o->uuid))
+		return usage_error("bad pod UUID \"%s\"", o->uuid);
+	if (!net || strcmp(net, "none") == 0)
+		o->net_host = false;
+	else if (strcmp(net, "host") == 0)
+		o->net_host = true;
+	else
+		return usage_error("failed to setup network: --net=%s: the ns flavor provides host "
+				   "and none",
+				   net);
+	if (!o->hostname)
+		o->hostname = xasprintf("rkt-%s", o->uuid);
+	if (!hostname_valid(o->hostname))
+		return usage_error("bad hostname \"%s\"", o->hostname);
+	return 0;
+}
+
+static int loopback_up(void)
+{
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { 0 };
+	strcpy(ifr.ifr_name, "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return -errno;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The pod's PID 1. The host side has joined it to the pod's cgroups and
+ * written the pid file before it says go. */
+static int pod_init(void *arg)
+{
+	struct pod_ctx *c = arg;
+	char go;
+	/* The host side holds the pod lock; without it the pod must not run. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (read(c->sync, &go, 1) != 1)
+		_exit(EXIT_SETUP);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		log_line("stage1", "make / private: %s", strerror(errno));
+		_exit(EXIT_SETUP);
+	}
+	if (sethostname(c->o->hostname, strlen(c->o->hostname)) < 0) {
+		log_line("stage1", "sethostname %s: %s", c->o->hostname, strerror(errno));
+		_exit(EXIT_SETUP);
+	}
+	int r = c->o->net_host ? 0 : loopback_up();
+	if (r < 0) {
+		log_line("stage1", "failed to setup network: lo: %s", strerror(-r));
+		_exit(EXIT_SETUP);
+	}
+	_cleanup_close_ int statusfd =
+		openat(c->podfd, "stage1/rootfs/rkt/status", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (statusfd < 0) {
+		log_line("stage1", "open stage1/rootfs/rkt/status: %s", strerror(errno));
+		_exit(EXIT_SETUP);
+	}
+	struct app_launch l = {
+		.hostname = c->o->hostname,
+		.interactive = c->o->interactive,
+		.disable_paths = c->o->disable_paths,
+	};
+	int code = stage1_supervise(c->pod, statusfd, &l);
+	fflush(NULL);
+	/* _exit: this is a clone of the host side; its cleanups are the host's. */
+	_exit(code);
+}
+
+static void setup_cgroups(struct opts *o, struct stage1_pod *pod, struct s1_cgroups *cg)
+{
+	struct rkt_err err = { 0 };
+	if (cgroup_pod_create(o->uuid, cg, &err) < 0) {
+		log_warn("stage1: no pod cgroups: %s", err.msg);
+		return;
+	}
+	for (size_t i = 0; i < pod->n_apps; i++) {
+		struct stage1_app *a = &pod->apps[i];
+		const char *missing = NULL;
+		if (cgroup_app_create(cg, a->name, &a->settings, &a->cg_procs, &missing, &err) < 0)
+			log_warn("stage1: app %s: %s", a->name, err.msg);
+		if (missing)
+			log_warn("stage1: app %s: %s limit not applied: no %s cgroup hierarchy",
+				 a->name, missing, missing);
+	}
+}
+
+static int write_pid(int podfd, pid_t pid)
+{
+	struct rkt_err err = { 0 };
+	char buf[16];
+	int n = snprintf(buf, sizeof buf, "%d", (int)pid);
+	if (write_file_atomic_at(podfd, "pid", buf, (size_t)n, 0644, &err) < 0) {
+		log_line("stage1", "%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Waits for the pod's PID 1, passing on the signals that stop a pod. */
+static int wait_pod(pid_t pid, const sigset_t *set)
+{
+	for (;;) {
+		int sig = sigwaitinfo(set, NULL);
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+			kill(pid, sig);
+		int ws;
+		pid_t r = waitpid(pid, &ws, WNOHANG);
+		if (r == pid)
+			return stage1_exit_code(ws, false);
+		if (r < 0 && errno != EINTR)
+			return EXIT_SETUP;
+	}
+}
+
+static int run_pod(struct opts *o, struct stage1_pod *pod, int podfd)
+{
+	struct s1_cgroups cg = { 0 };
+	int sp[2];
+	sigset_t set;
+	setup_cgroups(o, pod, &cg);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		log_line("stage1", "socketpair: %s", strerror(errno));
+		cgroup_pod_destroy(&cg);
+		cgroup_free(&cg);
+		return EXIT_SETUP;
+	}
+	struct pod_ctx ctx = { .o = o, .pod = pod, .sync = sp[1], .podfd = podfd };
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+	if (!o->net_host)
+		flags |= CLONE_NEWNET;
+	void *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	fflush(NULL);
+	pid_t pid = stack == MAP_FAILED ? -1 : clone(pod_init, (char *)stack + CHILD_STACK, flags, &ctx);
+	int code = EXIT_SETUP;
+	if (pid < 0) {
+		log_line("stage1", "cannot create the pod's namespaces: %s", strerror(errno));
+	} else {
+		struct rkt_err err = { 0 };
+		close(sp[1]);
+		if (cgroup_pod_join(&cg, pid, &err) < 0)
+			log_warn("stage1: %s", err.msg);
+		log_debug("stage1", "pod %s: PID 1 is %d", o->uuid, (int)pid);
+		/* On failure PID 1 reads EOF and exits without starting any app. */
+		if (write_pid(podfd, pid) == 0 && write(sp[0], "g", 1) != 1)
+			log_line("stage1", "cannot start the pod: %s", strerror(errno));
+		close(sp[0]);
+		code = wait_pod(pid, &set);
+	}
+	if (stack != MAP_FAILED)
+		munmap(stack, CHILD_STACK);
+	cgroup_pod_destroy(&cg);
+	cgroup_free(&cg);
+	return code;
+}
+
+static int load_and_run(struct opts *o, struct stage1_pod *pod)
+{
+	struct rkt_err err = { 0 };
+	_cleanup_close_ int podfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *podpath = getcwd(NULL, 0);
+	if (podfd < 0 || !podpath) {
+		log_line("stage1", "pod directory: %s", strerror(errno));
+		return EXIT_SETUP;
+	}
+	if (stage1_pod_load(podfd, podpath, &o->flags, pod, &err) < 0) {
+		log_line("stage1", "%s", err.msg);
+		return EXIT_SETUP;
+	}
+	if (o->interactive && pod->n_apps != 1) {
+		log_line("stage1", "--interactive needs a pod with exactly one app (this one has %zu)",
+			 pod->n_apps);
+		return EXIT_SETUP;
+	}
+	if (mkdir_p_at(podfd, "stage1/rootfs/rkt/status", 0755) < 0) {
+		log_line("stage1", "mkdir stage1/rootfs/rkt/status: %s", strerror(errno));
+		return EXIT_SETUP;
+	}
+	return run_pod(o, pod, podfd);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct stage1_pod pod = { 0 };
+	int code = parse_args(argc, argv, &o) < 0 ? EXIT_SETUP : load_and_run(&o, &pod);
+	stage1_pod_free(&pod);
+	free(o.hostname);
+	return code;
+}

@@ -1,0 +1,152 @@
+#include "stage1/supervise.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+int stage1_exit_code(int wstatus, bool stopped_by_us)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus)) {
+		if (stopped_by_us && WTERMSIG(wstatus) == SIGTERM)
+			return 0;
+		return 128 + WTERMSIG(wstatus);
+	}
+	return 254;
+}
+
+static void record(struct stage1_app *a, int statusfd)
+{
+	char buf[16];
+	struct rkt_err err = { 0 };
+	int n = snprintf(buf, sizeof buf, "%d", a->status);
+	if (write_file_atomic_at(statusfd, a->name, buf, (size_t)n, 0644, &err) < 0)
+		log_line("stage1", "app %s: cannot record its status: %s", a->name, err.msg);
+	log_debug("stage1", "app %s exited with status %d", a->name, a->status);
+}
+
+static void signal_apps(struct stage1_pod *pod, int sig)
+{
+	for (size_t i = 0; i < pod->n_apps; i++) {
+		struct stage1_app *a = &pod->apps[i];
+		if (!a->running)
+			continue;
+		a->stopped_by_us = true;
+		kill(a->pid, sig);
+	}
+}
+
+static struct stage1_app *app_by_pid(struct stage1_pod *pod, pid_t pid)
+{
+	for (size_t i = 0; i < pod->n_apps; i++)
+		if (pod->apps[i].running && pod->apps[i].pid == pid)
+			return &pod->apps[i];
+	return NULL;
+}
+
+static size_t start_apps(struct stage1_pod *pod, int statusfd, const struct app_launch *l)
+{
+	size_t alive = 0;
+	for (size_t i = 0; i < pod->n_apps; i++) {
+		struct stage1_app *a = &pod->apps[i];
+		fflush(NULL);
+		a->pid = fork();
+		if (a->pid == 0)
+			stage1_app_exec(a, l);
+		if (a->pid < 0) {
+			log_line("stage1", "app %s: fork: %s", a->name, strerror(errno));
+			a->status = 254;
+			record(a, statusfd);
+			continue;
+		}
+		a->running = true;
+		alive++;
+	}
+	return alive;
+}
+
+int stage1_supervise(struct stage1_pod *pod, int statusfd, const struct app_launch *l)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	int code = 0;
+	bool failed = false, stopping = false;
+	struct timespec deadline = { 0 };
+	size_t alive = start_apps(pod, statusfd, l);
+	for (size_t i = 0; i < pod->n_apps && !failed; i++)
+		if (!pod->apps[i].running) {
+			failed = true;
+			code = pod->apps[i].status;
+			signal_apps(pod, SIGTERM);
+			stopping = true;
+			clock_gettime(CLOCK_MONOTONIC, &deadline);
+			deadline.tv_sec += STAGE1_STOP_TIMEOUT;
+		}
+	while (alive > 0) {
+		struct timespec now, left;
+		int sig;
+		if (stopping) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			int64_t ns = (deadline.tv_sec - now.tv_sec) * 1000000000LL +
+				     (deadline.tv_nsec - now.tv_nsec);
+			if (ns < 0)
+				ns = 0;
+			left = (struct timespec){ ns / 1000000000LL, ns % 1000000000LL };
+			sig = sigtimedwait(&set, NULL, &left);
+		} else {
+			sig = sigwaitinfo(&set, NULL);
+		}
+		if (sig < 0 && errno == EAGAIN) {
+			log_debug("stage1", "apps still running %d s after SIGTERM: killing them",
+				  STAGE1_STOP_TIMEOUT);
+			signal_apps(pod, SIGKILL);
+			stopping = false;
+		} else if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+			log_debug("stage1", "received signal %d: stopping the apps", sig);
+			signal_apps(pod, sig == SIGHUP ? SIGTERM : sig);
+			if (!stopping) {
+				stopping = true;
+				clock_gettime(CLOCK_MONOTONIC, &deadline);
+				deadline.tv_sec += STAGE1_STOP_TIMEOUT;
+			}
+		}
+		int ws;
+		pid_t pid;
+		while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
+			struct stage1_app *a = app_by_pid(pod, pid);
+			if (!a)
+				continue; /* an orphan reparented to us */
+			a->running = false;
+			a->status = stage1_exit_code(ws, a->stopped_by_us);
+			record(a, statusfd);
+			alive--;
+			if (a->status != 0 && !failed) {
+				failed = true;
+				code = a->status;
+				signal_apps(pod, SIGTERM);
+				if (!stopping) {
+					stopping = true;
+					clock_gettime(CLOCK_MONOTONIC, &deadline);
+					deadline.tv_sec += STAGE1_STOP_TIMEOUT;
+				}
+			}
+		}
+	}
+	/* Whatever the apps left behind (daemons, orphans) ends with the pod. */
+	kill(-1, SIGKILL);
+	while (waitpid(-1, NULL, 0) > 0)
+		;
+	return code;
+}
