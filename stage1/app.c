@@ -88,8 +88,8 @@ static void limit_caps(const struct stage1_app *a)
 
 static void change_ids(const struct stage1_app *a, uid_t uid, gid_t gid)
 {
-	gid_t groups[64];
-	size_t n = a->n_supp_gids < 64 ? a->n_supp_gids : 64;
+	size_t n = a->n_supp_gids;
+	_cleanup_free_ gid_t *groups = xcalloc(n ? n : 1, sizeof *groups);
 	for (size_t i = 0; i < n; i++)
 		groups[i] = a->supp_gids[i];
 	if (setgroups(n, groups) < 0)

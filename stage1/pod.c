@@ -94,7 +94,7 @@ static int load_app(int podfd, const char *podpath, const struct pod_app *pa,
 	if (r >= 0)
 		r = image_manifest_parse(text, len, &a->image, err);
 	if (r < 0)
-		return rkt_error_wrap(err, "app %s", pa->name);
+		return rkt_error_wrap(err, "app %s (%s)", pa->name, mpath);
 	_cleanup_free_ char *rel = xasprintf("stage1/rootfs/opt/stage2/%s/rootfs", pa->name);
 	struct stat st;
 	if (fstatat(podfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)

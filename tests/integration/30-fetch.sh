@@ -23,6 +23,8 @@ install_key() { # install_key PREFIX PUB FPR
 }
 install_key localhost/fetch "$K/a.asc" "$FPR_A"
 install_key localhost/elsewhere "$K/c.asc" "$FPR_C"
+# with the owner and modes `rkt trust` gives its directories (DESIGN §4)
+find "$T/etc/trustedkeys" -type d -exec chgrp rkt-admin {} + -exec chmod 2775 {} +
 
 # Images on the server, at the paths discovery gives.
 signed=$(publish localhost/fetch/signed 1.0) && gpg_sign "$K/ha" "$signed"
@@ -270,10 +272,27 @@ fetch_id "admin (also in rkt) fetches too" "$KEY_LOCAL" \
 refused "outsider cannot fetch: the error names group rkt or the permission" \
 	'group rkt|[Pp]ermission denied' "$U_OUTSIDER" --insecure-options=image fetch "$F/signed.aci"
 
+# ---- --trust-keys-from-https (rkt-behaviour.md §4.4) -------------------------------
+# No key is trusted for localhost/autotrust; discovery publishes one. With the
+# flag, an rkt-admin member's name fetch trusts it (https only) and succeeds;
+# a plain member cannot write trusted keys, so the fetch stays refused.
+FPR_D=$(gpg_key "$K/hd" 'Auto Trusted <d@example.test>' "$K/d.asc")
+auto=$(publish localhost/autotrust/img 1.0) && gpg_sign "$K/hd" "$auto"
+mkdir -p "$T/www/keys" && cp "$K/d.asc" "$T/www/keys/autotrust.asc"
+httpd_config "{\"discovery\": {\"localhost/autotrust\": {\"pubkeys\": \"/keys/autotrust.asc\"}}}"
+refused "without --trust-keys-from-https an unknown signer is refused" \
+	'unknown entity' "$U_ADMIN" --insecure-options=tls fetch localhost/autotrust/img:1.0
+refused "a member (not rkt-admin) cannot auto-trust: the group is named" \
+	'rkt-admin' "$U_MEMBER" --insecure-options=tls --trust-keys-from-https fetch localhost/autotrust/img:1.0
+fetch_id "an rkt-admin member auto-trusts the discovered key and fetches" "$(sha512_key "$auto")" \
+	"$U_ADMIN" --insecure-options=tls --trust-keys-from-https fetch localhost/autotrust/img:1.0
+check "…the key was stored under prefix.d/localhost/autotrust/img" \
+	test -s "$T/etc/trustedkeys/prefix.d/localhost/autotrust/img/$FPR_D"
+
 # ---- consistency at the end ------------------------------------------------------------
-# signed, plain, local, file-signed, policy, etag, cached, deferred, auth/img
-check "9 distinct images stored: blob count and image list agree" \
-	test "$(blob_count)" -eq 9 -a "$(image_count)" -eq 9
+# signed, plain, local, file-signed, policy, etag, cached, deferred, auth/img, autotrust/img
+check "10 distinct images stored: blob count and image list agree" \
+	test "$(blob_count)" -eq 10 -a "$(image_count)" -eq 10
 diag "images: $(rkt_as root image list --no-legend --fields=name 2>&1 | tr '\n' ' ')"
 check "cas/tmp is empty at the end" tmp_empty
 

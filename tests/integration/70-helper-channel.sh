@@ -201,8 +201,9 @@ check "…and the helper still listens" kill -0 "$HELPER_PID"
 # 200 concurrent clients, all served.
 for i in $(seq 200); do
 	probe "$M" hello-status "$UUID" >"$T/work/c.$i" 2>&1 &
+	CPIDS[$i]=$!
 done
-wait
+for i in $(seq 200); do wait "${CPIDS[$i]}"; done
 served=$(cat "$T/work"/c.* | grep -cx 'state=prepared')
 check "200 concurrent clients are all served ($served)" [ "$served" -eq 200 ]
 rm -f "$T/work"/c.*
@@ -226,6 +227,11 @@ check "the helper refuses a group-writable policy, naming the path" \
 check "…and no socket appears" [ ! -e "$SOCK" ]
 
 # Root without any helper: rkt's client starts a session on a socketpair.
+# Programs are found beside the running binary, so the probe runs from a
+# copy next to a copy of the session.
+mkdir -p "$T/bin"
+cp "$PROBE" "$BUILD/bin/rkt-privhelper-session" "$T/bin/"
+PROBE=$T/bin/ipc-probe
 OUT=$(probe root hello-status "$UUID" 2>&1)
 check "root without a helper: the auto-started session answers" [ "$OUT" = "state=prepared" ]
 OUT=$(probe root dir "$T/other" 2>&1)

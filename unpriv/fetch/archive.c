@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,11 +486,75 @@ static void enable_filters(struct archive *a)
 	archive_read_support_filter_zstd(a);
 }
 
+/* The block being imported is written by a second thread while this one
+ * hashes it (the peer `tee | sha512sum` uses two cores as well); the
+ * writer is done with a block before libarchive may reuse its buffer, so
+ * nothing is copied. */
+struct block_writer {
+	pthread_t thread;
+	sem_t go, done;
+	int fd;
+	const void *buf;
+	size_t size;
+	uint64_t written, synced;
+	int error; /* negative errno of the first failed write, sticky */
+	bool stop, started;
+};
+
+static void *writer_main(void *arg)
+{
+	struct block_writer *w = arg;
+	for (;;) {
+		while (sem_wait(&w->go) < 0)
+			;
+		if (w->stop)
+			return NULL;
+		if (w->error == 0)
+			w->error = write_all(w->fd, w->buf, w->size);
+		if (w->error == 0) {
+			w->written += w->size;
+			if (w->written - w->synced >= WRITEBACK_EVERY) {
+				/* Start writeback now so the store's final fdatasync
+				 * finds little left; failure (a pipe, a memfd) is harmless. */
+				(void)sync_file_range(w->fd, (off_t)w->synced,
+						      (off_t)(w->written - w->synced),
+						      SYNC_FILE_RANGE_WRITE);
+				w->synced = w->written;
+			}
+		}
+		sem_post(&w->done);
+	}
+}
+
+static int writer_start(struct block_writer *w, int fd)
+{
+	*w = (struct block_writer){ .fd = fd };
+	if (sem_init(&w->go, 0, 0) < 0 || sem_init(&w->done, 0, 0) < 0)
+		return -errno;
+	int r = pthread_create(&w->thread, NULL, writer_main, w);
+	if (r != 0)
+		return -r;
+	w->started = true;
+	return 0;
+}
+
+static void writer_stop(struct block_writer *w)
+{
+	if (!w->started)
+		return;
+	w->stop = true;
+	sem_post(&w->go);
+	pthread_join(w->thread, NULL);
+	sem_destroy(&w->go);
+	sem_destroy(&w->done);
+	w->started = false;
+}
+
 struct copy_state {
 	uint64_t max_bytes; /* decompression bombs stop here */
 	EVP_MD_CTX *md;
-	int out_fd;
-	uint64_t written, synced, reported;
+	struct block_writer *writer;
+	uint64_t written, reported;
 	unsigned char head[512];
 	aci_progress_fn progress;
 	void *progress_ctx;
@@ -504,19 +570,18 @@ static int copy_block(struct archive *a, struct copy_state *st, const void *buf,
 	if (st->written + size > st->max_bytes)
 		return rkt_error(err, EFBIG, "the decompressed image exceeds %llu bytes",
 				 (unsigned long long)st->max_bytes);
-	if (EVP_DigestUpdate(st->md, buf, size) != 1)
+	struct block_writer *w = st->writer;
+	w->buf = buf;
+	w->size = size;
+	sem_post(&w->go);
+	int hashed = EVP_DigestUpdate(st->md, buf, size);
+	while (sem_wait(&w->done) < 0)
+		;
+	if (hashed != 1)
 		return rkt_error(err, EIO, "SHA-512 update failed");
-	int r = write_all(st->out_fd, buf, size);
-	if (r < 0)
-		return rkt_error_errno(err, -r, "writing the image");
+	if (w->error < 0)
+		return rkt_error_errno(err, -w->error, "writing the image");
 	st->written += size;
-	if (st->written - st->synced >= WRITEBACK_EVERY) {
-		/* Start writeback now so the store's final fdatasync finds
-		 * little left to do; failure (a pipe, a memfd) is harmless. */
-		(void)sync_file_range(st->out_fd, (off_t)st->synced,
-				      (off_t)(st->written - st->synced), SYNC_FILE_RANGE_WRITE);
-		st->synced = st->written;
-	}
 	if (st->progress && st->written - st->reported >= PROGRESS_EVERY) {
 		st->reported = st->written;
 		st->progress(st->progress_ctx, (uint64_t)archive_filter_bytes(a, -1));
@@ -695,9 +760,16 @@ int aci_import_stream(int src_fd, int out_fd, const struct aci_limits *limits,
 		lim = *limits;
 	else
 		aci_limits_default(&lim);
-	struct copy_state st = { .md = md, .out_fd = out_fd, .progress = progress,
+	struct block_writer writer;
+	int r = writer_start(&writer, out_fd);
+	if (r < 0) {
+		writer_stop(&writer);
+		return rkt_error_errno(err, -r, "starting the image writer");
+	}
+	struct copy_state st = { .md = md, .writer = &writer, .progress = progress,
 				 .progress_ctx = progress_ctx, .max_bytes = stream_bound(&lim) };
-	int r = import_copy(src_fd, &st, err);
+	r = import_copy(src_fd, &st, err);
+	writer_stop(&writer);
 	if (r < 0)
 		return r;
 	if (!looks_like_tar(&st))

@@ -153,12 +153,68 @@ static int check_requested(const struct appc_image_ref *ref, const struct image_
 	return 0;
 }
 
-static int verify_signature(const char *name, int data_fd, int sig_fd, struct rkt_err *err)
+/* --trust-keys-from-https (rkt-behaviour.md §4.4): when no trusted key
+ * knows the signer of a name fetch, trust the keys that meta discovery
+ * publishes for the name, fetched over https only (plain http too with
+ * --insecure-options=pubkey). They land under prefix.d/<name> in the local
+ * config, so this needs rkt-admin's write access, as in rkt. */
+static int trust_discovered_keys(const struct fetcher *f, const struct appc_image_ref *ref,
+				 struct rkt_err *err)
 {
-	if (lseek(data_fd, 0, SEEK_SET) < 0 || lseek(sig_fd, 0, SEEK_SET) < 0)
-		return rkt_error_errno(err, errno, "rewinding the image for verification");
+	bool allow_http = f->o->insecure & INSECURE_PUBKEY;
+	int r = keystore_check_writable(ref->name, err);
+	if (r < 0)
+		return r;
+	struct discovery_result dr = { 0 };
+	r = discovery_discover(ref, true, f->o->insecure & INSECURE_TLS, allow_http, &dr, err);
+	if (r < 0)
+		return rkt_error_wrap(err, "discovering keys for %s", ref->name);
+	int added = 0;
+	for (char **u = dr.pubkeys; r == 0 && u && *u; u++) {
+		_cleanup_free_ char *body = NULL;
+		size_t len = 0;
+		long status = 0;
+		struct key_info k = { 0 };
+		_cleanup_free_ char *path = NULL;
+		r = http_get_memory(*u, f->o->insecure & INSECURE_TLS, allow_http, 1u << 20, &body, &len,
+				    &status, err);
+		if (r == 0)
+			r = keystore_key_info(body, len, &k, err);
+		if (r == 0)
+			r = keystore_store_key(&k, ref->name, &path, err);
+		if (r == 0) {
+			log_line("pubkey", "Trusting \"%s\" for prefix \"%s\" without fingerprint review.", *u,
+				 ref->name);
+			log_line("pubkey", "Added key for prefix \"%s\" at \"%s\"", ref->name, path);
+			added++;
+		}
+		key_info_done(&k);
+	}
+	discovery_result_done(&dr);
+	if (r == 0 && added == 0)
+		r = rkt_error(err, ENOKEY, "meta discovery on %s resulted in no keys", ref->name);
+	return r;
+}
+
+static int verify_signature(const struct fetcher *f, const struct appc_image_ref *ref,
+			    const char *name, int data_fd, int sig_fd, struct rkt_err *err)
+{
 	_cleanup_strv_ char **signers = NULL;
-	int r = keystore_verify(name, data_fd, sig_fd, &signers, err);
+	int r = -ENOKEY;
+	for (int attempt = 0; attempt < 2 && r == -ENOKEY; attempt++) {
+		if (attempt == 1) {
+			if (!ref || !f->o->trust_keys_from_https)
+				break;
+			struct rkt_err terr = { 0 };
+			if (trust_discovered_keys(f, ref, &terr) < 0) {
+				log_warn("%s", terr.msg);
+				break;
+			}
+		}
+		if (lseek(data_fd, 0, SEEK_SET) < 0 || lseek(sig_fd, 0, SEEK_SET) < 0)
+			return rkt_error_errno(err, errno, "rewinding the image for verification");
+		r = keystore_verify(name, data_fd, sig_fd, &signers, err);
+	}
 	if (r < 0)
 		return r;
 	log_line(LOG_PREFIX, "signature verified:");
@@ -224,7 +280,8 @@ static int import_source(struct fetcher *f, const struct source *src,
 
 	const char *name = imp.manifest->name;
 	if (src->sig_fd >= 0) {
-		r = verify_signature(src->ref ? src->ref->name : name, src->data_fd, src->sig_fd, err);
+		r = verify_signature(f, src->ref, src->ref ? src->ref->name : name, src->data_fd,
+				     src->sig_fd, err);
 		if (r < 0)
 			goto out;
 	}
