@@ -70,19 +70,21 @@ int main(int argc, char **argv)
 	struct rkt_err err = { 0 };
 	if (session_check_config(&cfg, &err) < 0) {
 		fprintf(stderr, "rkt-privhelper: %s\n", err.msg);
+		policy_free(cfg.policy);
 		return 254;
 	}
-	if (check)
-		return 0;
-	if (serve_fd < 0) {
-		fprintf(stderr, PROG ": started without --serve-fd; it is run by rkt-privhelper\n");
-		return 254;
+	if (check || serve_fd < 0) {
+		if (!check)
+			fprintf(stderr, PROG ": started without --serve-fd; it is run by rkt-privhelper\n");
+		policy_free(cfg.policy);
+		return check ? 0 : 254;
 	}
 	/* Nothing served so far needs a capability: drop them all, bounding
 	 * set included, before reading a byte from the client. */
 	capng_clear(CAPNG_SELECT_BOTH);
 	if (capng_apply(CAPNG_SELECT_BOTH) < 0) {
 		fprintf(stderr, PROG ": dropping capabilities failed\n");
+		policy_free(cfg.policy);
 		return 254;
 	}
 	int rc = session_serve(serve_fd, &cfg);

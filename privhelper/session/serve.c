@@ -15,22 +15,13 @@
 
 #define PROG "rkt-privhelper-session"
 
-struct conn {
-	int fd;
-	enum ipc_state state;
-	struct peer peer;
-	struct session_config *cfg;
-	uint8_t buf[IPC_MSG_MAX];
-};
-
 static void violation(const struct conn *c, const char *what)
 {
 	fprintf(stderr, PROG ": uid %u pid %d: %s; closing the connection\n", (unsigned)c->peer.uid,
 		(int)c->peer.pid, what);
 }
 
-/* Sends m after checking the state machine allows it. */
-static int reply(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
+int session_reply(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 {
 	enum ipc_state next;
 	int r = ipc_state_check(c->state, m->type, &next, err);
@@ -43,14 +34,14 @@ static int reply(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 	return 0;
 }
 
-static int reply_errno(struct conn *c, int errnum, const char *msg, struct rkt_err *err)
+int session_reply_errno(struct conn *c, int errnum, const char *msg, struct rkt_err *err)
 {
 	_cleanup_ipc_msg_ struct ipc_msg m;
 	ipc_msg_init(&m, IPC_GENERIC_ANS);
 	ipc_msg_put_i32(&m, IPC_TAG_ERRNO, errnum);
 	if (msg)
 		ipc_msg_put_str(&m, IPC_TAG_MESSAGE, msg);
-	return reply(c, &m, err);
+	return session_reply(c, &m, err);
 }
 
 static int handle_hello(struct conn *c, const struct ipc_msg *m, struct rkt_err *err)
@@ -63,58 +54,14 @@ static int handle_hello(struct conn *c, const struct ipc_msg *m, struct rkt_err 
 		snprintf(msg, sizeof msg,
 			 "the client's --dir \"%s\" differs from the helper's \"%s\"; run rkt with --dir=%s or start a helper with --dir=%s",
 			 dir, c->cfg->dir, c->cfg->dir, dir);
-		(void)reply_errno(c, EXDEV, msg, err);
+		(void)session_reply_errno(c, EXDEV, msg, err);
 		return rkt_error(err, EXDEV, "client --dir \"%s\" differs from the helper's", dir);
 	}
 	_cleanup_ipc_msg_ struct ipc_msg ok;
 	ipc_msg_init(&ok, IPC_HELLO_OK);
 	ipc_msg_put_str(&ok, IPC_TAG_VERSION, RKT_VERSION);
 	ipc_msg_put_i32(&ok, IPC_TAG_PID, (int32_t)getpid());
-	return reply(c, &ok, err);
-}
-
-static int handle_status(struct conn *c, const struct ipc_msg *m, struct rkt_err *err)
-{
-	const char *uuid;
-	int r = ipc_msg_get_str(m, IPC_TAG_UUID, &uuid);
-	if (r < 0)
-		return rkt_error(err, -r, "STATUS_REQ without a uuid");
-	_cleanup_free_ char *pods = xasprintf("%s/pods", c->cfg->dir);
-	_cleanup_close_ int pfd = open(pods, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pfd < 0)
-		return reply_errno(c, errno, "cannot open the pods directory", err);
-	char found[POD_UUID_LEN + 1];
-	enum pod_state st;
-	struct rkt_err lerr = { 0 };
-	if (pod_lookup(pfd, uuid, found, &st, &lerr) < 0)
-		return reply_errno(c, lerr.code, lerr.msg, err);
-	_cleanup_ipc_msg_ struct ipc_msg a;
-	ipc_msg_init(&a, IPC_STATUS_ANS);
-	ipc_msg_put_str(&a, IPC_TAG_UUID, found);
-	ipc_msg_put_str(&a, IPC_TAG_STATE, pod_state_name(st));
-	return reply(c, &a, err);
-}
-
-/* Requests this helper has no handler for get a clear refusal; the state
- * machine already guaranteed they are well-formed and in order. */
-static int handle_unserved(struct conn *c, const struct ipc_msg *m, struct rkt_err *err)
-{
-	char msg[256];
-	snprintf(msg, sizeof msg, "this rkt-privhelper (%s) does not serve %s requests", RKT_VERSION,
-		 ipc_type_name(m->type));
-	return reply_errno(c, EOPNOTSUPP, msg, err);
-}
-
-static int dispatch(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
-{
-	switch (m->type) {
-	case IPC_HELLO:
-		return handle_hello(c, m, err);
-	case IPC_STATUS_REQ:
-		return handle_status(c, m, err);
-	default:
-		return handle_unserved(c, m, err);
-	}
+	return session_reply(c, &ok, err);
 }
 
 int session_serve(int fd, struct session_config *cfg)
@@ -142,7 +89,8 @@ int session_serve(int fd, struct session_config *cfg)
 			break;
 		}
 		c.state = next;
-		if (dispatch(&c, &m, &err) < 0) {
+		int q = m.type == IPC_HELLO ? handle_hello(&c, &m, &err) : session_dispatch(&c, &m, &err);
+		if (q < 0) {
 			violation(&c, err.msg);
 			rc = 1;
 			break;

@@ -31,6 +31,28 @@ struct peer {
 	int pidfd; /* SO_PEERPIDFD, or pidfd_open fallback; -1 if gone */
 };
 
+struct ipc_msg;
+
+/* One connection being served. */
+struct conn {
+	int fd;
+	int state; /* enum ipc_state */
+	struct peer peer;
+	struct session_config *cfg;
+	unsigned char buf[65536 + 16];
+};
+
+/* Sends m after checking the state machine allows it. */
+int session_reply(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+/* A GENERIC_ANS: errno (0 = done) and one line for the user. */
+int session_reply_errno(struct conn *c, int errnum, const char *msg, struct rkt_err *err);
+/* Runs the operation of one request (after HELLO): answers it, or returns
+ * a negative errno for a protocol violation that ends the connection. */
+int session_dispatch(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+
+/* Operation handlers, one file each (ops.c routes to them). */
+int op_status(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+
 /* Checks the helper's own paths (interfaces.md "Path checks") and loads the
  * policy; one line naming the offending path on error. */
 int session_check_config(struct session_config *c, struct rkt_err *err);

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "unpriv/fetch/archive.h"
+#include "common/aci_archive.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -21,7 +21,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/util.h"
-#include "unpriv/fetch/archive.h"
+#include "common/aci_archive.h"
 
 #define MANIFEST                                                                           \
 	"{\"acKind\":\"ImageManifest\",\"acVersion\":\"0.8.11\",\"name\":\"example.com/test\"," \

@@ -199,10 +199,12 @@ int ph_request(struct ph_conn *c, const struct ipc_msg *req, struct ipc_msg *ret
 {
 	*ret_answer = (struct ipc_msg){ 0 };
 	int r = ph_send(c, req, err);
+	if (r == -EPIPE || r == -ECONNRESET)
+		return closed_error(c, err);
 	if (r < 0)
 		return r;
 	r = ph_recv(c, ret_answer, err);
-	if (r == 0)
+	if (r == 0 || r == -ECONNRESET)
 		return closed_error(c, err);
 	if (r < 0)
 		return r;

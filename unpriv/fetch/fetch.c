@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "archive.h"
+#include "common/aci_archive.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/manifest.h"

@@ -12,7 +12,7 @@
 #include "commands.h"
 #include "common/cleanup.h"
 #include "common/util.h"
-#include "unpriv/fetch/archive.h"
+#include "common/aci_archive.h"
 #include "unpriv/store/store.h"
 
 static bool opt_overwrite, opt_rootfs_only;

@@ -10,7 +10,7 @@
 #include "common/cleanup.h"
 #include "common/manifest.h"
 #include "common/util.h"
-#include "unpriv/fetch/archive.h"
+#include "common/aci_archive.h"
 #include "unpriv/fetch/fetch.h"
 #include "unpriv/store/store.h"
 

@@ -1,6 +1,6 @@
 /* ACI import (one streaming pass + a header-only validation pass) and safe
  * extraction beneath a directory (DESIGN §7, appc-oci.md §1). */
-#include "unpriv/fetch/archive.h"
+#include "common/aci_archive.h"
 
 #include <archive.h>
 #include <archive_entry.h>

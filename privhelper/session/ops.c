@@ -1,0 +1,28 @@
+/* The operations a session serves, one handler per request type. The state
+ * machine (ipc/state.c) has already checked the request is well-formed and
+ * in order; each handler re-checks everything it uses. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "ipc/ipc.h"
+#include "privhelper/session/session.h"
+
+struct op {
+	uint16_t type;
+	int (*handle)(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+};
+
+static const struct op ops[] = {
+	{ IPC_STATUS_REQ, op_status },
+};
+
+int session_dispatch(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
+{
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (ops[i].type == m->type)
+			return ops[i].handle(c, m, err);
+	char msg[256];
+	snprintf(msg, sizeof msg, "this rkt-privhelper (%s) does not serve %s requests", RKT_VERSION,
+		 ipc_type_name(m->type));
+	return session_reply_errno(c, EOPNOTSUPP, msg, err);
+}
