@@ -171,7 +171,7 @@ fuzz: fuzz-build
 demo: deps programs
 	dist/demo.sh
 
-bench: deps programs
+bench: deps programs $(TESTBIN)/ipc-probe
 	tests/bench/bench.sh
 
 # ---- install -------------------------------------------------------------

@@ -97,7 +97,8 @@ enum ipc_tag {
 	IPC_TAG_ERRNO,		   /* i32 0..4095, positive errno */
 	IPC_TAG_MESSAGE,	   /* str: one line */
 	IPC_TAG_ARGV,		   /* strv: command of enter */
-	IPC_TAG_MAX = IPC_TAG_ARGV,
+	IPC_TAG_GC_FLAGS,	   /* u32: enum ipc_gc_flag bits */
+	IPC_TAG_MAX = IPC_TAG_GC_FLAGS,
 };
 
 /* Same bits as rkt's --insecure-options (unpriv/cli/cli.h enum insecure_opt). */
@@ -121,6 +122,21 @@ enum ipc_run_flag {
 	IPC_RUNF_INHERIT_ENV = 1u << 4,
 	IPC_RUNF_MASK = 0x1fu,
 };
+
+/* GC_REQ: without IPC_GC_TREES it collects pods (rkt gc), with it only the
+ * rendered trees no pod references (rkt image gc). The GENERIC_ANS of a
+ * GC_REQ with errno 0 carries one line per pod or tree in its message,
+ * '\n'-separated, each starting with where the client prints it:
+ * IPC_LINE_STDOUT, IPC_LINE_STDERR, or IPC_LINE_FAILED (stderr, and the
+ * command fails). */
+enum ipc_gc_flag {
+	IPC_GC_MARK_ONLY = 1u << 0,
+	IPC_GC_TREES = 1u << 1,
+	IPC_GC_MASK = 0x3u,
+};
+#define IPC_LINE_STDOUT '1'
+#define IPC_LINE_STDERR '2'
+#define IPC_LINE_FAILED '!'
 
 enum ipc_event {
 	IPC_EV_PREPARED = 1,   /* uuid is known (rkt prints it for --uuid-file-save) */

@@ -53,6 +53,7 @@ static const struct tag_desc tags[IPC_TAG_MAX + 1] = {
 	[IPC_TAG_ERRNO] = I32("errno", 0, 4095),
 	[IPC_TAG_MESSAGE] = STR("message", 4096),
 	[IPC_TAG_ARGV] = { .name = "argv", .kind = IPC_K_STRV, .max_len = 32768, .max_items = 1024 },
+	[IPC_TAG_GC_FLAGS] = U32("gc_flags", 0, IPC_GC_MASK),
 };
 
 struct allowed {
@@ -87,7 +88,7 @@ static const struct allowed f_run_prepared[] = { REQ(UUID), OPT(RUN_FLAGS), END 
 static const struct allowed f_run_result[] = { REQ(EXIT_STATUS), OPT(UUID), END };
 static const struct allowed f_stop[] = { REQ(UUID), OPT(FORCE), END };
 static const struct allowed f_generic[] = { REQ(ERRNO), OPT(MESSAGE), END };
-static const struct allowed f_gc[] = { OPT(GRACE_NS), OPT(PREPARED_EXPIRE_NS), END };
+static const struct allowed f_gc[] = { OPT(GRACE_NS), OPT(PREPARED_EXPIRE_NS), OPT(GC_FLAGS), END };
 static const struct allowed f_render[] = { REQ(IMAGE_ID), END };
 static const struct allowed f_enter[] = { REQ(UUID), OPT(APP), REQ(ARGV), END };
 static const struct allowed f_signal[] = { REQ(SIGNO), END };

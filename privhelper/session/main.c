@@ -1,6 +1,5 @@
 /* rkt-privhelper-session: started by the listener with --serve-fd=3 for one
  * connection, or with --check-config before the listener binds. */
-#include <cap-ng.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,10 +78,9 @@ int main(int argc, char **argv)
 		policy_free(cfg.policy);
 		return check ? 0 : 254;
 	}
-	/* Nothing served so far needs a capability: drop them all, bounding
-	 * set included, before reading a byte from the client. */
-	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_apply(CAPNG_SELECT_BOTH) < 0) {
+	/* Nothing is effective before reading a byte from the client; the
+	 * operation keeps only what it needs (session_keep_caps, caps.c). */
+	if (session_caps_idle() < 0) {
 		fprintf(stderr, PROG ": dropping capabilities failed\n");
 		policy_free(cfg.policy);
 		return 254;

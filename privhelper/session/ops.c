@@ -14,6 +14,8 @@ struct op {
 
 static const struct op ops[] = {
 	{ IPC_STATUS_REQ, op_status },
+	{ IPC_RM_REQ, op_rm },
+	{ IPC_GC_REQ, op_gc },
 };
 
 int session_dispatch(struct conn *c, struct ipc_msg *m, struct rkt_err *err)

@@ -4,6 +4,7 @@
  * the client. */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -52,6 +53,14 @@ int session_dispatch(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
 
 /* Operation handlers, one file each (ops.c routes to them). */
 int op_status(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+int op_rm(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+int op_gc(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+
+/* caps.c: before serving, nothing effective (permitted kept); an operation
+ * then keeps exactly caps (CAP_* numbers) and loses the rest for good,
+ * bounding set included. 0 or -EPERM. */
+int session_caps_idle(void);
+int session_keep_caps(const int *caps, size_t n);
 
 /* Checks the helper's own paths (interfaces.md "Path checks") and loads the
  * policy; one line naming the offending path on error. */

@@ -146,3 +146,57 @@ print("fetch-peak-rss: ours %.1f MiB, peer %.1f MiB, ratio %.2f (goal <= %g MiB)
 shutil.rmtree(store, ignore_errors=True)
 sys.exit(0)
 PYEOF
+
+# ---- the helper's channel (issue 4, DESIGN §15) ---------------------------
+# A real rkt-privhelper on a scratch tree under /run (its path checks refuse
+# world-writable /tmp), a hand-made prepared pod to ask about, and ipc-probe
+# (tests/fixtures) for the timed clients and the two baselines:
+#   helper-request     STATUS round trip inside a live session vs a raw
+#                      64-byte SOCK_SEQPACKET round trip        (goal <= 2)
+#   helper-connection  connect + HELLO + STATUS + close vs
+#                      fork + execve(/bin/true) + waitpid         (goal <= 2)
+#   helper-idle-rss    the listener's resident set             (goal <= 2 MiB)
+probe=$build/tests/ipc-probe
+listener=$build/bin/rkt-privhelper
+if [ ! -x "$probe" ] || [ ! -x "$listener" ]; then
+	echo "bench: $probe or $listener not built (make programs unit-tests); helper figures skipped" >&2
+	exit 0
+fi
+H=$(mktemp -d -p /run rkt-bench-helper.XXXXXX)
+chmod 755 "$H"
+"$top/dist/setup-data-dir" --data "$H/data" --config "$H/etc" >/dev/null
+mkdir -p "$H/sys"
+uuid=6b1e0c3a-7f0e-4a8e-9d3c-2f1b5e6a7c80
+mkdir -p "$H/data/pods/prepared/$uuid"
+: >"$H/data/pods/prepared/$uuid/pod-created"
+"$listener" --listen "$H/sock" --dir "$H/data" --local-config "$H/etc" --system-config "$H/sys" \
+	2>"$H/helper.log" &
+hpid=$!
+trap 'kill $hpid 2>/dev/null; wait $hpid 2>/dev/null; rm -rf "$H"; cleanup' EXIT
+for _ in $(seq 100); do [ -S "$H/sock" ] && break; sleep 0.05; done
+P=("$probe" --socket "$H/sock" --dir "$H/data" --local-config "$H/etc" --system-config "$H/sys")
+median() { "$@" | sed -n 's/^median_us=//p'; }
+# ratio NAME GOAL OURS_CMD -- PEER_CMD: three pairs, median of the ratios.
+ratio() {
+	local name=$1 goal=$2 ours=() peer=() rs=() o p i
+	shift 2
+	while [ "$1" != -- ]; do ours+=("$1"); shift; done
+	shift
+	peer=("$@")
+	for i in 1 2 3; do
+		o=$(median "${ours[@]}") p=$(median "${peer[@]}")
+		[ -n "$o" ] && [ -n "$p" ] || { echo "$name: a run failed" >&2; return 1; }
+		rs+=("$o $p")
+	done
+	printf '%s\n' "${rs[@]}" | awk -v name="$name" -v goal="$goal" '
+		{ o[NR] = $1; p[NR] = $2; r[NR] = $1 / $2 }
+		END {
+			# median of three ratios, with the run it came from
+			for (i = 1; i <= 3; i++) { lo = 0; for (j = 1; j <= 3; j++) if (r[j] < r[i] || (r[j] == r[i] && j < i)) lo++; if (lo == 1) m = i }
+			printf "%s: ours %d us, peer %d us, ratio %.2f (goal <= %g)%s\n", name, o[m], p[m], r[m], goal, r[m] <= goal ? "" : "  [MISSED]"
+		}'
+}
+ratio helper-request 2 "${P[@]}" bench-request 300 "$uuid" -- "${P[@]}" bench-seqpacket 20000
+ratio helper-connection 2 "${P[@]}" bench-status 300 "$uuid" -- "${P[@]}" bench-spawn 300
+rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$hpid/status")
+awk -v k="$rss" 'BEGIN { m = k / 1024; printf "helper-idle-rss: ours %.2f MiB, peer -, ratio - (goal <= 2 MiB)%s\n", m, m <= 2 ? "" : "  [MISSED]" }'

@@ -141,7 +141,7 @@ aci_arch() { case $(uname -m) in x86_64) echo amd64 ;; *) uname -m ;; esac; }
 # image_count: images in the scratch store as root's `image list` sees them.
 image_count() { rkt_as root image list --no-legend 2>/dev/null | grep -c . ; }
 # blob_count: blob files on disk (independent of rkt's own listing).
-blob_count() { find "$T/data/cas/blob" -type f 2>/dev/null | wc -l; }
+blob_count() { find "$T/data/cas/blob" -type f ! -name '*.asc' ! -name '*.orig' 2>/dev/null | wc -l; }
 # tmp_empty: nothing left in cas/tmp.
 tmp_empty() { [ -z "$(ls -A "$T/data/cas/tmp" 2>/dev/null)" ]; }
 # sha512_key FILE: the store key of an uncompressed ACI (sha512- + 64 hex).

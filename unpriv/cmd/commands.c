@@ -22,6 +22,7 @@ const struct command rkt_commands[] = {
 	{ "image gc", "", "Garbage collect local store", image_gc_flags, .interspersed = true, .run = cmd_image_gc, .log_prefix = "gc" },
 	{ "list", "", "List pods", cmd_list_flags, .interspersed = true, .run = cmd_list },
 	{ "status", "UUID", "Check the status of a rkt pod", cmd_status_flags, .interspersed = true, .run = cmd_status },
+	{ "prepare", "IMAGE [flags] [-- args] [--- IMAGE ...]", "Prepare to run image(s) in a pod", podargs_flags, .keep_dashdash = true, .run = cmd_prepare },
 	{ "cat-manifest", "UUID", "Inspect and print the pod manifest", cmd_cat_manifest_flags, .interspersed = true, .run = cmd_cat_manifest },
 	{ .name = NULL },
 };

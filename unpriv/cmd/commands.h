@@ -2,6 +2,7 @@
 #pragma once
 #include "unpriv/cli/cli.h"
 #include "common/podstate.h"
+#include "unpriv/cli/podargs.h"
 
 extern const struct command rkt_commands[];
 
@@ -59,3 +60,5 @@ extern const struct flag_spec cmd_cat_manifest_flags[];
 int cmd_status(const struct command *cmd, char **args, struct rkt_err *err);
 int cmd_list(const struct command *cmd, char **args, struct rkt_err *err);
 int cmd_cat_manifest(const struct command *cmd, char **args, struct rkt_err *err);
+/* rkt prepare (prepare.c): image and per-app flags of unpriv/cli/podargs.h. */
+int cmd_prepare(const struct command *cmd, char **args, struct rkt_err *err);

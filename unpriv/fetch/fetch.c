@@ -259,6 +259,31 @@ struct source {
 	bool latest;
 };
 
+/* True when the bytes as served are the stored tar itself: libarchive's raw
+ * passthrough then copied them unchanged. A compressed stream starts with
+ * its own magic, never with a tar header. */
+static bool served_as_plain_tar(int data_fd, const struct aci_import *imp)
+{
+	struct stat st;
+	char magic[5];
+	return fstat(data_fd, &st) == 0 && (uint64_t)st.st_size == imp->size &&
+	       pread(data_fd, magic, sizeof magic, 257) == (ssize_t)sizeof magic &&
+	       memcmp(magic, "ustar", sizeof magic) == 0;
+}
+
+/* The root helper re-verifies the signature with its own keys before it
+ * renders (DESIGN §2 rule 2), so the signature, and the signed bytes when
+ * they are not the blob, stay beside the blob. */
+static int keep_signature(struct fetcher *f, const struct source *src,
+			  const struct aci_import *imp, struct rkt_err *err)
+{
+	int orig_fd = served_as_plain_tar(src->data_fd, imp) ? -1 : src->data_fd;
+	int r = store_commit_signature(f->s, imp->key, src->sig_fd, orig_fd, err);
+	if (r < 0)
+		return rkt_error_wrap(err, "keeping the signature of %s", src->display);
+	return 0;
+}
+
 /* Imports src into a store temp, verifies it, commits it, then fetches its
  * dependencies. */
 static int import_source(struct fetcher *f, const struct source *src,
@@ -287,6 +312,11 @@ static int import_source(struct fetcher *f, const struct source *src,
 	}
 	if (src->ref) {
 		r = check_requested(src->ref, imp.manifest, err);
+		if (r < 0)
+			goto out;
+	}
+	if (src->sig_fd >= 0) {
+		r = keep_signature(f, src, &imp, err);
 		if (r < 0)
 			goto out;
 	}

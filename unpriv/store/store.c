@@ -819,6 +819,139 @@ int store_commit_image(struct store *s, const char *tmp_name, const char *key,
 	return 0;
 }
 
+/* ---- images: signatures kept for the root helper ------------------------ */
+
+/* Copies src (from its start) into a new cas/tmp file, fsynced. */
+static int copy_to_tmp(struct store *s, int src_fd, char **ret_name, struct rkt_err *err)
+{
+	if (lseek(src_fd, 0, SEEK_SET) < 0)
+		return rkt_error_errno(err, errno, "rewinding a file to keep in the store");
+	int fd = -1;
+	_cleanup_free_ char *name = NULL;
+	int r = store_tmp_create(s, &fd, &name, err);
+	if (r < 0)
+		return r;
+	for (;;) {
+		ssize_t n = copy_file_range(src_fd, NULL, fd, NULL, 1 << 30, 0);
+		if (n == 0)
+			break;
+		if (n > 0)
+			continue;
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
+			r = -errno;
+			break;
+		}
+		/* Different file systems or kinds: a plain copy. */
+		char buf[1 << 16];
+		ssize_t k;
+		while ((k = read(src_fd, buf, sizeof buf)) > 0 || (k < 0 && errno == EINTR))
+			if (k > 0 && (r = write_all(fd, buf, (size_t)k)) < 0)
+				break;
+		if (r == 0 && k < 0)
+			r = -errno;
+		break;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	if (r < 0) {
+		store_tmp_discard(s, name);
+		_cleanup_free_ char *rel = xasprintf("cas/tmp/%s", name);
+		return path_error(err, -r, s->dir, rel, "writing");
+	}
+	*ret_name = TAKE_PTR(name);
+	return 0;
+}
+
+/* Renames cas/tmp/tmp_name to <key><suffix> in the shard; on failure the
+ * temp file is removed. */
+static int place_side_file(struct store *s, int shard_fd, const char *key, const char *suffix,
+			   const char *tmp_name, struct rkt_err *err)
+{
+	_cleanup_free_ char *base = xasprintf("%s%s", key, suffix);
+	if (renameat(s->tmpfd, tmp_name, shard_fd, base) == 0)
+		return 0;
+	int e = errno;
+	store_tmp_discard(s, tmp_name);
+	_cleanup_free_ char *blob = store_blob_relpath(key);
+	_cleanup_free_ char *rel = xasprintf("%s%s", blob, suffix);
+	return path_error(err, e, s->dir, rel, "moving into");
+}
+
+int store_commit_signature(struct store *s, const char *key, int sig_fd, int orig_fd,
+			   struct rkt_err *err)
+{
+	int r = require_writable(s, err);
+	if (r < 0)
+		return r;
+	if (!key_valid(key))
+		return rkt_error(err, EINVAL, "invalid image key \"%s\"", key ? key : "");
+	_cleanup_close_ int lock_fd = -1;
+	r = lock_key(s, key, LOCK_EX, &lock_fd, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *sig_tmp = NULL, *orig_tmp = NULL;
+	r = copy_to_tmp(s, sig_fd, &sig_tmp, err);
+	if (r < 0)
+		return r;
+	if (orig_fd >= 0) {
+		r = copy_to_tmp(s, orig_fd, &orig_tmp, err);
+		if (r < 0) {
+			store_tmp_discard(s, sig_tmp);
+			return r;
+		}
+	}
+	_cleanup_close_ int shard_fd = -1;
+	r = open_shard(s, key, true, &shard_fd, err);
+	if (r < 0) {
+		store_tmp_discard(s, sig_tmp);
+		store_tmp_discard(s, orig_tmp);
+		return r;
+	}
+	/* The pair must match: a stale .orig beside a new .asc would make the
+	 * helper check the new signature against old bytes (it then refuses,
+	 * which is safe but wrong). The .orig goes in first. */
+	if (orig_tmp)
+		r = place_side_file(s, shard_fd, key, STORE_ORIG_SUFFIX, orig_tmp, err);
+	else {
+		_cleanup_free_ char *base = xasprintf("%s%s", key, STORE_ORIG_SUFFIX);
+		if (unlinkat(shard_fd, base, 0) < 0 && errno != ENOENT) {
+			_cleanup_free_ char *blob = store_blob_relpath(key);
+			_cleanup_free_ char *rel = xasprintf("%s%s", blob, STORE_ORIG_SUFFIX);
+			r = path_error(err, errno, s->dir, rel, "removing");
+		}
+	}
+	if (r < 0) {
+		store_tmp_discard(s, sig_tmp);
+		return r;
+	}
+	r = place_side_file(s, shard_fd, key, STORE_SIG_SUFFIX, sig_tmp, err);
+	if (r < 0)
+		return r;
+	if (fsync(shard_fd) < 0) {
+		_cleanup_free_ char *rel = store_blob_relpath(key);
+		return path_error(err, errno, s->dir, rel, "syncing the directory of");
+	}
+	return 0;
+}
+
+/* The signature files of a removed image; a missing one is fine. */
+static int remove_side_files(struct store *s, int shard_fd, const char *key, struct rkt_err *err)
+{
+	static const char *const suffixes[] = { STORE_SIG_SUFFIX, STORE_ORIG_SUFFIX };
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		_cleanup_free_ char *base = xasprintf("%s%s", key, suffixes[i]);
+		if (unlinkat(shard_fd, base, 0) < 0 && errno != ENOENT) {
+			_cleanup_free_ char *blob = store_blob_relpath(key);
+			_cleanup_free_ char *rel = xasprintf("%s%s", blob, suffixes[i]);
+			return path_error(err, errno, s->dir, rel, "removing");
+		}
+	}
+	return 0;
+}
+
 int store_remove_image(struct store *s, const char *key, struct rkt_err *err)
 {
 	int r = require_writable(s, err);
@@ -849,6 +982,9 @@ int store_remove_image(struct store *s, const char *key, struct rkt_err *err)
 	shard_fd = openat(s->blobfd, shard, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	bool had_blob = false;
 	if (shard_fd >= 0) {
+		r = remove_side_files(s, shard_fd, key, err);
+		if (r < 0)
+			return r;
 		if (unlinkat(shard_fd, key, 0) == 0) {
 			had_blob = true;
 			(void)fsync(shard_fd);

@@ -47,6 +47,17 @@ int store_commit_image(struct store *s, const char *tmp_name, const char *key,
 		       const char *manifest_json, const char *name, uint64_t size, bool latest,
 		       struct rkt_err *err);
 
+/* Keeps what the root helper needs to re-verify a signed image: the
+ * signature covers the image bytes as served, the blob is the decompressed
+ * tar. Copies sig_fd to <blob path>.asc and, when the served bytes differ
+ * from the tar (compressed), orig_fd to <blob path>.orig (orig_fd -1 removes
+ * a stale .orig). Each is written to cas/tmp, fsynced and renamed; call it
+ * before store_commit_image makes the image visible. */
+#define STORE_SIG_SUFFIX ".asc"
+#define STORE_ORIG_SUFFIX ".orig"
+int store_commit_signature(struct store *s, const char *key, int sig_fd, int orig_fd,
+			   struct rkt_err *err);
+
 int store_get_image(struct store *s, const char *key, struct store_image *ret, bool *found,
 		    struct rkt_err *err);
 /* User input "sha512-<hex>" (>= 2 hex, may be full 128): unique prefix match.
@@ -64,7 +75,8 @@ int store_resolve_image_arg(struct store *s, const char *arg, char ret_key[APPC_
 			    struct rkt_err *err);
 int store_list_images(struct store *s, struct store_image **ret, size_t *ret_n,
 		      struct rkt_err *err);
-/* Removes the DB row, then the blob, under the image's exclusive lock. */
+/* Removes the DB row, then the blob and its .asc/.orig, under the image's
+ * exclusive lock. */
 int store_remove_image(struct store *s, const char *key, struct rkt_err *err);
 /* Opens the blob read-only (shared lock held by the returned fd's owner
  * through ret_lock_fd; close both). Updates last_used. */

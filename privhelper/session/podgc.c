@@ -1,0 +1,380 @@
+/* Pod moves and deletion for rm and gc. Everything is opened beneath the
+ * helper's own pods dir without following symlinks; what a pod's apps left
+ * mounted is detached before the tree goes, and the delete itself never
+ * crosses a mount point, so a bind mount of a host directory that survived
+ * cannot make the helper delete host files. */
+#include "privhelper/session/podgc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/podstate.h"
+#include "common/util.h"
+
+#define TREE_DEPTH_MAX 512
+#define UNMOUNT_PASSES 32
+
+static int open_beneath(int dfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof how);
+	return fd < 0 ? -errno : fd;
+}
+
+int podgc_open_pods(const struct session_config *cfg, int *ret_fd, struct rkt_err *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/pods", cfg->dir);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return rkt_error_errno(err, errno, "cannot open %s", path);
+	*ret_fd = fd;
+	return 0;
+}
+
+int podgc_open_pod(int pods_fd, const char *state_dir, const char *uuid)
+{
+	if (!pod_uuid_valid(uuid))
+		return -EINVAL;
+	char rel[64];
+	snprintf(rel, sizeof rel, "%s/%s", state_dir, uuid);
+	return open_beneath(pods_fd, rel, O_RDONLY | O_DIRECTORY);
+}
+
+int podgc_owner(int pod_fd, const char *uuid, uid_t *ret, struct rkt_err *err)
+{
+	_cleanup_close_ int fd = openat(pod_fd, "owner", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			*ret = 0; /* made before owners were recorded: root's */
+			return 0;
+		}
+		return rkt_error_errno(err, errno, "pod %s: cannot open its owner file", uuid);
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return rkt_error(err, EINVAL, "pod %s: its owner file is not a regular file", uuid);
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r = read_fd_bounded(fd, 32, &buf, &len);
+	if (r < 0)
+		return rkt_error_errno(err, -r, "pod %s: cannot read its owner file", uuid);
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(buf, &end, 10);
+	while (*end == '\n' || *end == ' ' || *end == '\t')
+		end++;
+	if (errno || end == buf || *end || buf[0] < '0' || buf[0] > '9' || v > UINT32_MAX - 1)
+		return rkt_error(err, EINVAL, "pod %s: owner file holds \"%.32s\", not a uid", uuid,
+				 buf);
+	*ret = (uid_t)v;
+	return 0;
+}
+
+int podgc_lock(int pod_fd)
+{
+	return flock(pod_fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
+}
+
+int podgc_move(int pods_fd, const char *from, const char *to, const char *uuid,
+	       struct rkt_err *err)
+{
+	_cleanup_close_ int ffd = open_beneath(pods_fd, from, O_RDONLY | O_DIRECTORY);
+	_cleanup_close_ int tfd = open_beneath(pods_fd, to, O_RDONLY | O_DIRECTORY);
+	if (ffd < 0 || tfd < 0)
+		return rkt_error_errno(err, -(ffd < 0 ? ffd : tfd), "cannot open pods/%s",
+				       ffd < 0 ? from : to);
+	if (renameat2(ffd, uuid, tfd, uuid, RENAME_NOREPLACE) < 0)
+		return rkt_error_errno(err, errno, "cannot move pod %s from pods/%s to pods/%s", uuid,
+				       from, to);
+	/* rkt's protocol: a state change is durable once both dirs are synced. */
+	if (fsync(ffd) < 0 || fsync(tfd) < 0)
+		return rkt_error_errno(err, errno, "syncing pods/%s and pods/%s", from, to);
+	return 0;
+}
+
+/* ---- mounts ------------------------------------------------------------------ */
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r;) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 4;
+		} else
+			*w++ = *r++;
+	}
+	*w = '\0';
+}
+
+static int by_depth_desc(const void *a, const void *b)
+{
+	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+	return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+/* Mount points at or beneath prefix, deepest first; NULL when none. */
+static int mounts_beneath(const char *prefix, char ***ret, struct rkt_err *err)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return rkt_error_errno(err, errno, "cannot read /proc/self/mountinfo");
+	size_t plen = strlen(prefix);
+	char **v = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		/* id parent major:minor root MOUNTPOINT options ... */
+		char *save = NULL, *mp = strtok_r(line, " ", &save);
+		for (int i = 0; mp && i < 4; i++)
+			mp = strtok_r(NULL, " ", &save);
+		if (!mp)
+			continue;
+		unescape_octal(mp);
+		if (strncmp(mp, prefix, plen) == 0 && (mp[plen] == '\0' || mp[plen] == '/'))
+			v = strv_append(v, mp);
+	}
+	if (v)
+		qsort(v, strv_len(v), sizeof *v, by_depth_desc);
+	*ret = v;
+	return 0;
+}
+
+/* Detaches the mount at mp, which lies at or beneath the pod dir path. */
+static int unmount_beneath(int pod_fd, const char *path, const char *mp)
+{
+	const char *rel = mp + strlen(path);
+	while (*rel == '/')
+		rel++;
+	_cleanup_close_ int fd = open_beneath(pod_fd, *rel ? rel : ".", O_PATH);
+	if (fd < 0)
+		return fd;
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	/* Safe: fd was resolved beneath the pod dir with no symlink at any
+	 * step, so the mount detached is one inside this pod, whatever its
+	 * path text says. */
+	if (umount2(proc, MNT_DETACH) < 0)
+		return -errno;
+	return 0;
+}
+
+static int fd_path(int fd, char *buf, size_t len)
+{
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= len - 1)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int unmount_pod(int pods_fd, const char *state_dir, const char *uuid, struct rkt_err *err)
+{
+	for (int pass = 0; pass < UNMOUNT_PASSES; pass++) {
+		/* Reopened each pass: if the pod dir itself was a mount point,
+		 * the old fd now points into the detached tree. */
+		_cleanup_close_ int pod = podgc_open_pod(pods_fd, state_dir, uuid);
+		if (pod < 0)
+			return rkt_error_errno(err, -pod, "cannot open pods/%s/%s", state_dir, uuid);
+		char path[PATH_MAX];
+		int r = fd_path(pod, path, sizeof path);
+		if (r < 0)
+			return rkt_error_errno(err, -r, "cannot find the path of pod %s", uuid);
+		_cleanup_strv_ char **mps = NULL;
+		if ((r = mounts_beneath(path, &mps, err)) < 0)
+			return r;
+		if (!mps)
+			return 0;
+		if (pass == UNMOUNT_PASSES - 1)
+			return rkt_error(err, EBUSY, "pod %s: %s is still mounted after %d unmounts", uuid,
+					 mps[0], UNMOUNT_PASSES);
+		for (size_t i = 0; mps[i]; i++) {
+			/* A failure here (the mount went with its parent) shows up
+			 * again in the next pass's mountinfo, or not at all. */
+			(void)unmount_beneath(pod, path, mps[i]);
+		}
+	}
+	return 0;
+}
+
+/* ---- delete ---------------------------------------------------------------- */
+
+struct walk {
+	uint64_t mnt_id; /* of the tree's top: nothing else is entered */
+	char rel[PATH_MAX];
+	size_t len;
+	int error; /* first failure, negative errno */
+	struct rkt_err *err;
+	const char *top;
+};
+
+static int mnt_id_of(int fd, uint64_t *ret)
+{
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0)
+		return -errno;
+	if (!(sx.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP;
+	*ret = sx.stx_mnt_id;
+	return 0;
+}
+
+static void walk_fail(struct walk *w, int e, const char *what)
+{
+	if (w->error)
+		return;
+	w->error = -e;
+	rkt_error_errno(w->err, e, "%s %s/%s", what, w->top, w->rel);
+}
+
+static void walk_push(struct walk *w, const char *name, size_t *saved)
+{
+	*saved = w->len;
+	int n = snprintf(w->rel + w->len, sizeof w->rel - w->len, "%s%s", w->len ? "/" : "", name);
+	if (n > 0)
+		w->len = w->len + (size_t)n < sizeof w->rel ? w->len + (size_t)n : sizeof w->rel - 1;
+}
+
+static void walk_pop(struct walk *w, size_t saved)
+{
+	w->len = saved;
+	w->rel[saved] = '\0';
+}
+
+static void remove_contents(struct walk *w, int fd, unsigned depth);
+
+/* One entry of dfd: unlinked as it is (a symlink is never followed), a
+ * directory emptied first unless it is another mount. */
+static void remove_entry(struct walk *w, int dfd, const char *name, unsigned depth)
+{
+	size_t saved;
+	walk_push(w, name, &saved);
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT) {
+		walk_pop(w, saved);
+		return;
+	}
+	if (errno != EISDIR) {
+		walk_fail(w, errno, "cannot remove");
+		walk_pop(w, saved);
+		return;
+	}
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	uint64_t id;
+	int r;
+	if (fd < 0)
+		walk_fail(w, errno, "cannot open");
+	else if ((r = mnt_id_of(fd, &id)) < 0)
+		walk_fail(w, -r, "cannot stat");
+	else if (id != w->mnt_id)
+		walk_fail(w, EXDEV, "refusing to descend into the mount point");
+	else {
+		remove_contents(w, fd, depth + 1);
+		fd = -1; /* owned by remove_contents */
+		if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			walk_fail(w, errno, "cannot remove");
+	}
+	if (fd >= 0)
+		close(fd);
+	walk_pop(w, saved);
+}
+
+/* Empties the directory fd (taken over and closed). */
+static void remove_contents(struct walk *w, int fd, unsigned depth)
+{
+	if (depth > TREE_DEPTH_MAX) {
+		close(fd);
+		walk_fail(w, ELOOP, "too many directory levels at");
+		return;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		walk_fail(w, errno, "cannot read");
+		close(fd);
+		return;
+	}
+	/* Removing while reading may skip entries on some filesystems: read
+	 * again until a pass finds nothing. */
+	for (int pass = 0; pass < 4; pass++) {
+		bool any = false;
+		struct dirent *de;
+		rewinddir(d);
+		while ((de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			any = true;
+			remove_entry(w, dirfd(d), de->d_name, depth);
+			if (w->error) {
+				closedir(d);
+				return;
+			}
+		}
+		if (!any)
+			break;
+	}
+	closedir(d);
+}
+
+int podgc_remove_tree(int dfd, const char *name, struct rkt_err *err)
+{
+	struct walk w = { .err = err, .top = name };
+	uint64_t parent_id;
+	int r = mnt_id_of(dfd, &parent_id);
+	if (r < 0)
+		return rkt_error_errno(err, -r, "cannot stat the directory holding %s", name);
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR)
+		return rkt_error_errno(err, errno, "cannot remove %s", name);
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return rkt_error_errno(err, errno, "cannot open %s", name);
+	if ((r = mnt_id_of(fd, &w.mnt_id)) < 0 || w.mnt_id != parent_id) {
+		close(fd);
+		return r < 0 ? rkt_error_errno(err, -r, "cannot stat %s", name)
+			     : rkt_error(err, EXDEV, "%s is a mount point; refusing to delete it", name);
+	}
+	remove_contents(&w, fd, 0);
+	if (w.error)
+		return w.error;
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return rkt_error_errno(err, errno, "cannot remove %s", name);
+	return 0;
+}
+
+int podgc_delete(int pods_fd, const char *state_dir, const char *uuid, struct rkt_err *err)
+{
+	int r = unmount_pod(pods_fd, state_dir, uuid, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int sfd = open_beneath(pods_fd, state_dir, O_RDONLY | O_DIRECTORY);
+	if (sfd < 0)
+		return rkt_error_errno(err, -sfd, "cannot open pods/%s", state_dir);
+	r = podgc_remove_tree(sfd, uuid, err);
+	if (r < 0)
+		return rkt_error_wrap(err, "cannot delete pod %s", uuid);
+	if (fsync(sfd) < 0)
+		return rkt_error_errno(err, errno, "syncing pods/%s", state_dir);
+	return 0;
+}
