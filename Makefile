@@ -44,6 +44,8 @@ PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS_LIGHT) libarchive libcurl libc
 LIBS_LIGHT  := $(shell pkg-config --libs $(PKGS_LIGHT) 2>/dev/null)
 LIBS_FETCH  := $(shell pkg-config --libs libcurl libarchive libcrypto 2>/dev/null) -lgpgme $(LIBS_LIGHT)
 LIBS_PRIV   := -lseccomp -lcap-ng $(LIBS_LIGHT)
+# The renderer (DESIGN §2 rule 5): archives, hashes, signatures, the DB.
+LIBS_RENDER := $(shell pkg-config --libs libarchive libcrypto 2>/dev/null) -lgpgme -lcap-ng -lpthread $(LIBS_LIGHT)
 
 DEFS        := -DRKT_VERSION='"$(VERSION)"' -DRKT_LIBEXECDIR='"$(LIBEXECDIR)"' \
                -DRKT_LIBDIR='"$(LIBDIR)"' -DRKT_BINDIR='"$(BINDIR)"'
@@ -64,6 +66,7 @@ CMD_SRC     := $(call srcs,unpriv/cmd)
 FETCH_SRC   := $(call srcs,unpriv/fetch)
 LISTENER_SRC := $(call srcs,privhelper/listener)
 SESSION_SRC := $(call srcs,privhelper/session)
+RENDER_SRC  := $(call srcs,privhelper/render)
 STAGE1_SRC  := $(call srcs,stage1)
 STAGE1_NS_SRC := $(call srcs,stage1/ns)
 
@@ -75,7 +78,8 @@ LIB_POLICY  := $(OBJ)/libpolicy.a
 LIB_STAGE1  := $(OBJ)/libstage1.a
 
 PROGRAMS    := $(BIN)/rkt $(BIN)/rkt-fetch $(if $(LISTENER_SRC),$(BIN)/rkt-privhelper) \
-               $(if $(SESSION_SRC),$(BIN)/rkt-privhelper-session)
+               $(if $(SESSION_SRC),$(BIN)/rkt-privhelper-session) \
+               $(if $(RENDER_SRC),$(BIN)/rkt-privhelper-render)
 # Stage1 flavors: $(OUT)/stage1/<flavor>/<entrypoint> (DESIGN §8).
 STAGE1      := $(if $(STAGE1_NS_SRC),$(OUT)/stage1/ns/init)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test-*.c))
@@ -126,6 +130,11 @@ $(BIN)/rkt-privhelper: $(call objs,$(LISTENER_SRC))
 $(BIN)/rkt-privhelper-session: $(call objs,$(SESSION_SRC)) $(LIB_POLICY) $(LIB_IPC) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
+
+# Parses untrusted archives as root: its own executable (DESIGN §2 rule 5).
+$(BIN)/rkt-privhelper-render: $(call objs,$(RENDER_SRC)) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_RENDER)
 
 # The ns flavor's pod init: run as root by the helper with cwd = the pod dir.
 $(OUT)/stage1/ns/init: $(call objs,$(STAGE1_NS_SRC)) $(LIB_STAGE1) $(LIB_COMMON)

@@ -30,8 +30,11 @@ int session_keep_caps(const int *caps, size_t n)
 	if (capng_apply(CAPNG_SELECT_CAPS) < 0)
 		return -EPERM;
 	capng_clear(CAPNG_SELECT_BOTH);
+	/* Kept caps stay in the bounding set too: a helper program the
+	 * operation execs (the renderer) gets exactly these, no more. */
 	for (size_t i = 0; i < n; i++)
-		if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, (unsigned)caps[i]) < 0)
+		if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+				 (unsigned)caps[i]) < 0)
 			return -EINVAL;
 	return capng_apply(CAPNG_SELECT_BOTH) < 0 ? -EPERM : 0;
 }

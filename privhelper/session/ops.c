@@ -14,8 +14,10 @@ struct op {
 
 static const struct op ops[] = {
 	{ IPC_STATUS_REQ, op_status },
+	{ IPC_PREPARE_REQ, op_prepare },
 	{ IPC_RM_REQ, op_rm },
 	{ IPC_GC_REQ, op_gc },
+	{ IPC_RENDER_REQ, op_render },
 };
 
 int session_dispatch(struct conn *c, struct ipc_msg *m, struct rkt_err *err)

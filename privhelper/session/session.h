@@ -53,8 +53,22 @@ int session_dispatch(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
 
 /* Operation handlers, one file each (ops.c routes to them). */
 int op_status(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+int op_prepare(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
 int op_rm(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
 int op_gc(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+int op_render(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+
+/* render.c: runs rkt-privhelper-render (beside this binary, else
+ * RKT_LIBEXECDIR/rkt) on key ("sha512-" + 64 hex) with the helper's own
+ * --dir/--local-config/--system-config; ret_tree_id (>= 200 bytes) gets the
+ * tree ID under <dir>/tree. allow_unsigned only when the caller asked for
+ * --insecure-options=image AND the policy allows it. The renderer keeps
+ * CAP_CHOWN, CAP_FOWNER, CAP_FSETID and CAP_DAC_OVERRIDE from the bounding
+ * set: call it before session_keep_caps drops them. Errors: -EPERM unsigned
+ * or signature refused, -EBADMSG store modified after fetch, -ENOENT not in
+ * the store, with the renderer's message. */
+int session_render_image(struct conn *c, const char *key, bool allow_unsigned,
+			 char *ret_tree_id, bool *ret_signed, struct rkt_err *err);
 
 /* caps.c: before serving, nothing effective (permitted kept); an operation
  * then keeps exactly caps (CAP_* numbers) and loses the rest for good,

@@ -119,6 +119,7 @@ static void build_sample(uint16_t type, struct ipc_msg *m, int fd)
 	case IPC_GC_REQ:
 		ipc_msg_put_u64(m, IPC_TAG_GRACE_NS, 30ULL * 60 * 1000000000ULL);
 		ipc_msg_put_u64(m, IPC_TAG_PREPARED_EXPIRE_NS, 24ULL * 3600 * 1000000000ULL);
+		ipc_msg_put_u32(m, IPC_TAG_GC_FLAGS, IPC_GC_MARK_ONLY);
 		break;
 	case IPC_RENDER_REQ:
 		ipc_msg_put_str(m, IPC_TAG_IMAGE_ID, IMAGE1);

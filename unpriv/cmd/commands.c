@@ -23,6 +23,8 @@ const struct command rkt_commands[] = {
 	{ "list", "", "List pods", cmd_list_flags, .interspersed = true, .run = cmd_list },
 	{ "status", "UUID", "Check the status of a rkt pod", cmd_status_flags, .interspersed = true, .run = cmd_status },
 	{ "prepare", "IMAGE [flags] [-- args] [--- IMAGE ...]", "Prepare to run image(s) in a pod", podargs_flags, .keep_dashdash = true, .run = cmd_prepare },
+	{ "rm", "[--uuid-file=FILE] UUID...", "Remove all files and resources associated with an exited pod", cmd_rm_flags, .interspersed = true, .run = cmd_rm },
+	{ "gc", "", "Garbage collect rkt pods no longer in use", cmd_gc_flags, .interspersed = true, .run = cmd_gc },
 	{ "cat-manifest", "UUID", "Inspect and print the pod manifest", cmd_cat_manifest_flags, .interspersed = true, .run = cmd_cat_manifest },
 	{ .name = NULL },
 };

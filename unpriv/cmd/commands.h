@@ -62,3 +62,15 @@ int cmd_list(const struct command *cmd, char **args, struct rkt_err *err);
 int cmd_cat_manifest(const struct command *cmd, char **args, struct rkt_err *err);
 /* rkt prepare (prepare.c): image and per-app flags of unpriv/cli/podargs.h. */
 int cmd_prepare(const struct command *cmd, char **args, struct rkt_err *err);
+/* rm.c, gc.c: pod removal and garbage collection through the helper. */
+extern const struct flag_spec cmd_rm_flags[];
+extern const struct flag_spec cmd_gc_flags[];
+int cmd_rm(const struct command *cmd, char **args, struct rkt_err *err);
+int cmd_gc(const struct command *cmd, char **args, struct rkt_err *err);
+/* One GC_REQ (flags: enum ipc_gc_flag) on its own connection; prints the
+ * helper's lines under prefix and counts those that report a failure. */
+int gc_request(const char *prefix, uint32_t flags, int64_t grace_ns, int64_t expire_ns,
+	       size_t *ret_failures, struct rkt_err *err);
+/* Prints an answer's marked lines: stdout ones as they are, the others as
+ * "<prefix>: line" on stderr. Returns how many report a failure. */
+size_t gc_print_lines(const char *prefix, const char *text);

@@ -1,7 +1,9 @@
 /* rkt image gc [--grace-period=24h0m0s]: removes images not used within the
  * grace period, except those a running pod references, and temp files that
- * killed imports left in cas/tmp. Rendered trees (cas/tree) belong to the
- * privileged helper and are collected by it, not here. */
+ * killed imports left in cas/tmp. Then asks the helper to remove the
+ * rendered trees (<dir>/tree, root's) that no pod references; a non-root
+ * caller without a reachable or willing helper gets a warning, not a
+ * failure, since the store half is done. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +14,9 @@
 
 #include "commands.h"
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/util.h"
+#include "unpriv/cli/privhelper_client.h"
 #include "unpriv/store/store.h"
 
 #define DEFAULT_GRACE_NS (24LL * 3600 * 1000000000LL)
@@ -59,6 +63,23 @@ static bool in_use(char *const *ids, const char *key)
 		if (strncmp(ids[i], key, APPC_KEY_LEN) == 0)
 			return true;
 	return false;
+}
+
+/* 0, or 1 when a tree could not be removed or the helper failed. */
+static int collect_trees(const char *prefix)
+{
+	struct rkt_err e = { 0 };
+	size_t failures = 0;
+	int r = gc_request(prefix, IPC_GC_TREES, 0, 0, &failures, &e);
+	if (r < 0 && geteuid() != 0 && (r == -ENOENT || r == -EACCES || r == -EPERM)) {
+		log_warn("rendered trees were not collected: %s", e.msg);
+		return 0;
+	}
+	if (r < 0) {
+		log_line(prefix, "%s", e.msg);
+		return 1;
+	}
+	return failures ? 1 : 0;
 }
 
 int cmd_image_gc(const struct command *cmd, char **args, struct rkt_err *err)
@@ -115,5 +136,6 @@ int cmd_image_gc(const struct command *cmd, char **args, struct rkt_err *err)
 	store_close(s);
 	if (failed > 0)
 		fprintf(stderr, "%s: %zu image(s) cannot be removed\n", prefix, failed);
-	return failed > 0 || tmp_failed ? EXIT_RKT_FAILURE : 0;
+	bool trees_failed = collect_trees(prefix) != 0;
+	return failed > 0 || tmp_failed || trees_failed ? EXIT_RKT_FAILURE : 0;
 }
