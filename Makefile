@@ -68,7 +68,8 @@ LISTENER_SRC := $(call srcs,privhelper/listener)
 SESSION_SRC := $(call srcs,privhelper/session)
 RENDER_SRC  := $(call srcs,privhelper/render)
 STAGE1_SRC  := $(call srcs,stage1)
-STAGE1_NS_SRC := $(call srcs,stage1/ns)
+STAGE1_NS_SRC := $(filter-out stage1/ns/enter.c,$(call srcs,stage1/ns))
+STAGE1_NS_ENTER := $(wildcard stage1/ns/enter.c)
 
 LIB_COMMON  := $(OBJ)/libcommon.a
 LIB_UNPRIV  := $(OBJ)/libunpriv.a
@@ -81,7 +82,8 @@ PROGRAMS    := $(BIN)/rkt $(BIN)/rkt-fetch $(if $(LISTENER_SRC),$(BIN)/rkt-privh
                $(if $(SESSION_SRC),$(BIN)/rkt-privhelper-session) \
                $(if $(RENDER_SRC),$(BIN)/rkt-privhelper-render)
 # Stage1 flavors: $(OUT)/stage1/<flavor>/<entrypoint> (DESIGN §8).
-STAGE1      := $(if $(STAGE1_NS_SRC),$(OUT)/stage1/ns/init)
+STAGE1      := $(if $(STAGE1_NS_SRC),$(OUT)/stage1/ns/init) \
+               $(if $(STAGE1_NS_ENTER),$(OUT)/stage1/ns/enter)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(TESTBIN)/%,$(UNIT_SRC))
 
@@ -131,6 +133,11 @@ $(BIN)/rkt-privhelper-session: $(call objs,$(SESSION_SRC)) $(LIB_POLICY) $(LIB_I
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
 
+# The ns flavor's enter entrypoint: `enter --pid=P --appname=A -- cmd...`.
+$(OUT)/stage1/ns/enter: $(call objs,$(STAGE1_NS_ENTER)) $(LIB_STAGE1) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
+
 # Parses untrusted archives as root: its own executable (DESIGN §2 rule 5).
 $(BIN)/rkt-privhelper-render: $(call objs,$(RENDER_SRC)) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
@@ -152,6 +159,17 @@ unit-tests: $(TESTBIN)/ipc-probe
 $(TESTBIN)/ipc-probe: $(call objs,tests/fixtures/ipc-probe.c) $(LIB_UNPRIV) $(LIB_IPC) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_LIGHT)
+
+# The helper's CNI driver is not in a library: its unit test and the
+# driver of tests/integration/86-net.sh link it directly.
+NET_OBJ := $(call objs,privhelper/session/net.c)
+$(TESTBIN)/test-cni: $(call objs,tests/unit/test-cni.c) $(NET_OBJ) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV) -lcmocka
+unit-tests: $(TESTBIN)/net-driver
+$(TESTBIN)/net-driver: $(call objs,tests/fixtures/net-driver.c) $(NET_OBJ) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
 
 # ---- tests ---------------------------------------------------------------
 # `make check`: dependencies, sanitizer build, then unit + integration + fuzz

@@ -2,7 +2,9 @@
 # make demo: the image path end to end, as real users, in a scratch tree.
 #   an admin (groups rkt-admin, rkt) trusts a signing key for localhost/demo;
 #   a user (group rkt) fetches localhost/demo/busybox:1.0 by name through appc
-#   discovery from a loopback HTTPS server, and lists the store.
+#   discovery from a loopback HTTPS server, and lists the store; then
+#   rkt-privhelper (root), whose policy grants group rkt the ns stage1 without
+#   network, runs that signed image as a pod for the user.
 # usage: dist/demo.sh [--clean]   (as root)
 #   --clean removes the tree of the previous run and exits. A new run removes
 #   the previous tree first. Binaries: $RKT_BUILD/bin (default build/bin).
@@ -56,11 +58,16 @@ T=$(mktemp -d -p /run rkt-demo.XXXXXX)
 chmod 755 "$T"
 echo "$T" >"$last"
 HTTPD_PID=
+HELPER_PID=
 stop_server() {
 	if [ -n "$HTTPD_PID" ]; then kill "$HTTPD_PID" 2>/dev/null; wait "$HTTPD_PID" 2>/dev/null || true; fi
 	HTTPD_PID=
 }
-trap stop_server EXIT
+stop_helper() {
+	if [ -n "$HELPER_PID" ]; then kill "$HELPER_PID" 2>/dev/null; wait "$HELPER_PID" 2>/dev/null || true; fi
+	HELPER_PID=
+}
+trap 'stop_server; stop_helper' EXIT
 
 say "scratch tree $T"
 echo "\$ dist/setup-data-dir --data $T/data --config $T/etc"
@@ -124,6 +131,42 @@ say "the user lists the store"
 as "$USER_" image list || die "image list failed"
 
 stop_server
+
+say "rkt-privhelper (root) with a policy granting group rkt the ns stage1, no network"
+helper=$build/bin/rkt-privhelper
+[ -x "$helper" ] || die "$helper is not built: run make"
+[ -x "$build/stage1/ns/init" ] || die "$build/stage1/ns/init is not built: run make"
+# The helper runs the flavors of its own --system-config only.
+install -d -m 0755 "$T/sys/stage1/ns"
+install -m 0755 "$build/stage1/ns/init" "$T/sys/stage1/ns/init"
+# The policy and every directory above it: root's, not group/other-writable.
+install -d -m 0755 "$T/policy"
+printf '%s\n' '{"rktKind":"privhelper-policy","rktVersion":"v1","run":[{"groups":["rkt"],"stage1":["ns"],"net":["none"]}]}' \
+	>"$T/policy/policy.json"
+chmod 0644 "$T/policy/policy.json"
+cat "$T/policy/policy.json"
+install -d -m 1777 "$T/work"
+echo "\$ rkt-privhelper --listen $T/sock --dir $T/data --local-config $T/etc --system-config $T/sys --policy $T/policy/policy.json &"
+"$helper" --listen "$T/sock" --dir "$T/data" --local-config "$T/etc" --system-config "$T/sys" \
+	--policy "$T/policy/policy.json" 2>"$T/helper.log" &
+HELPER_PID=$!
+for _ in $(seq 100); do
+	[ -S "$T/sock" ] && grep -q listening "$T/helper.log" && break
+	kill -0 "$HELPER_PID" 2>/dev/null || die "helper failed: $(cat "$T/helper.log")"
+	sleep 0.1
+done
+[ -S "$T/sock" ] || die "helper did not start: $(cat "$T/helper.log")"
+
+say "the user runs $NAME:1.0 as a pod through the helper (the app's output comes straight from it)"
+as "$USER_" --privhelper-socket="$T/sock" run --uuid-file-save="$T/work/pod.uuid" "$NAME:1.0" \
+	--exec /bin/echo -- "hello from a pod" || die "run failed"
+pod=$(cat "$T/work/pod.uuid")
+
+say "the user lists the pods and looks at the one that ran"
+as "$USER_" list || die "list failed"
+as "$USER_" status "$pod" || die "status failed"
+stop_helper
+
 say "done"
-echo "image ID $id; tree kept at $T"
+echo "image ID $id; pod $pod; tree kept at $T"
 echo "remove it with: dist/demo.sh --clean (a new run also removes it)"

@@ -12,4 +12,4 @@ apt-get install -y --no-install-recommends build-essential \
   pkg-config clang libclang-rt-14-dev libseccomp-dev libcap-ng-dev libselinux1-dev libtss2-dev \
   libgpgme-dev libarchive-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev libjansson-dev \
   libcmocka-dev libsystemd-dev gnupg busybox-static sqlite3 util-linux curl ca-certificates \
-  python3 openssl zstd xz-utils bzip2 gzip passwd
+  python3 openssl zstd xz-utils bzip2 gzip passwd containernetworking-plugins iproute2 iptables

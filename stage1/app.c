@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "stage1/cgroup.h"
 #include "stage1/rootfs.h"
 #include "stage1/userdb.h"
+#include "stage1/volumes.h"
 
 #define APP_SETUP_FAILED 254
 
@@ -116,6 +118,28 @@ static void setup_stdio(const struct stage1_app *a, bool interactive)
 	close_range(3, ~0U, 0);
 }
 
+/* Volumes, then the DNS files over them (rkt: --dns and --hosts-entry win
+ * over a volume), all before pivot_root while host paths are reachable. */
+static void mount_volumes(const struct stage1_app *a, const struct app_launch *l)
+{
+	struct rkt_err err = { 0 };
+	bool missing = false;
+	if (volumes_mount_app(a->rootfs, a->mounts, a->n_mounts, &missing, &err) < 0) {
+		if (missing) {
+			/* rkt's prepare-app message and status for a missing host source */
+			dprintf(STDERR_FILENO, "%s\n", err.msg);
+			_exit(1);
+		}
+		die(a, "%s", err.msg);
+	}
+	if (l->resolv_conf &&
+	    volumes_bind_file(a->rootfs, l->resolv_conf, l->resolv_follow, "/etc/resolv.conf",
+			      &err) < 0)
+		die(a, "/etc/resolv.conf: %s", err.msg);
+	if (l->hosts && volumes_bind_file(a->rootfs, l->hosts, l->hosts_follow, "/etc/hosts", &err) < 0)
+		die(a, "/etc/hosts: %s", err.msg);
+}
+
 void stage1_app_exec(const struct stage1_app *a, const struct app_launch *l)
 {
 	struct rkt_err err = { 0 };
@@ -128,11 +152,16 @@ void stage1_app_exec(const struct stage1_app *a, const struct app_launch *l)
 	write_oom_score_adj(a);
 	if (unshare(CLONE_NEWNS) < 0)
 		die(a, "unshare mount namespace: %s", strerror(errno));
+	mount_volumes(a, l);
 	struct rootfs_opts ro = { .path = a->rootfs,
 				  .disable_paths = l->disable_paths,
 				  .console_tty = l->interactive };
 	if (rootfs_setup(&ro, &err) < 0 || rootfs_write_etc(l->hostname, &err) < 0)
 		die(a, "%s", err.msg);
+	/* readOnlyRootFS: only the root mount itself; volumes stay as they are. */
+	if (a->read_only_rootfs &&
+	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+		die(a, "readOnlyRootFS: remount / read-only: %s", strerror(errno));
 	uid_t uid;
 	gid_t gid;
 	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);

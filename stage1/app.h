@@ -11,6 +11,11 @@ struct app_launch {
 	const char *hostname;
 	bool interactive;
 	bool disable_paths;
+	/* --dns-conf-mode (stage1/dns.h): files bound read-only onto each
+	 * app's /etc/resolv.conf and /etc/hosts, NULL to leave the image's.
+	 * *_follow: a host file of the administrator's, which may be a link. */
+	const char *resolv_conf, *hosts;
+	bool resolv_follow, hosts_follow;
 };
 
 /* Runs in the forked child; never returns. Setup errors go to stderr as

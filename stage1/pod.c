@@ -80,8 +80,9 @@ static int merge_app(struct stage1_app *a, const struct pod_app *pa, const struc
 	return 0;
 }
 
-static int load_app(int podfd, const char *podpath, const struct pod_app *pa,
-		    const struct stage1_flags *fl, struct stage1_app *a, struct rkt_err *err)
+static int load_app(int podfd, const char *podpath, const struct pod_manifest *pm,
+		    const struct pod_app *pa, const struct stage1_flags *fl, struct stage1_app *a,
+		    struct rkt_err *err)
 {
 	a->name = pa->name;
 	a->settings.seccomp.mode = S1_SECCOMP_NONE;
@@ -103,7 +104,12 @@ static int load_app(int podfd, const char *podpath, const struct pod_app *pa,
 		return rkt_error(err, ENOTDIR, "app %s: rootfs %s is not a directory", pa->name,
 				 rel);
 	a->rootfs = xasprintf("%s/%s", podpath, rel);
-	return merge_app(a, pa, fl, err);
+	r = merge_app(a, pa, fl, err);
+	/* volumes: the app's mount plan (stage1/volumes.c) */
+	if (r >= 0)
+		r = volumes_plan(pm, pa, a->image, podpath, &a->mounts, &a->n_mounts, err);
+	a->read_only_rootfs = pa->read_only_rootfs;
+	return r;
 }
 
 int stage1_pod_load(int podfd, const char *podpath, const struct stage1_flags *flags,
@@ -124,7 +130,8 @@ int stage1_pod_load(int podfd, const char *podpath, const struct stage1_flags *f
 	pod.apps = xcalloc(pod.manifest->n_apps, sizeof *pod.apps);
 	pod.n_apps = pod.manifest->n_apps;
 	for (size_t i = 0; r >= 0 && i < pod.n_apps; i++)
-		r = load_app(podfd, podpath, &pod.manifest->apps[i], flags, &pod.apps[i], err);
+		r = load_app(podfd, podpath, pod.manifest, &pod.manifest->apps[i], flags,
+			     &pod.apps[i], err);
 	if (r < 0) {
 		stage1_pod_free(&pod);
 		return r;
@@ -143,6 +150,7 @@ void stage1_pod_free(struct stage1_pod *pod)
 		strv_free(a->cg_procs);
 		stage1_settings_done(&a->settings);
 		free(a->rootfs);
+		volumes_free(a->mounts, a->n_mounts);
 	}
 	free(pod->apps);
 	if (pod->manifest)

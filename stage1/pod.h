@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/manifest.h"
 #include "stage1/isolators.h"
+#include "stage1/volumes.h"
 
 struct stage1_app {
 	const char *name;
@@ -24,6 +25,10 @@ struct stage1_app {
 	struct stage1_settings settings;
 	char *rootfs;   /* absolute */
 	char **cg_procs; /* cgroup.procs files the app joins */
+	/* volumes (stage1/volumes.h) */
+	struct s1_mount *mounts;
+	size_t n_mounts;
+	bool read_only_rootfs;
 	/* runtime state, kept by the pod's PID 1 */
 	pid_t pid;
 	bool running, stopped_by_us;

@@ -1,9 +1,11 @@
 #include "stage1/supervise.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +54,22 @@ static struct stage1_app *app_by_pid(struct stage1_pod *pod, pid_t pid)
 	return NULL;
 }
 
+/* stage1/rootfs/rkt/pids/<app>: each app's pid in the pod's pid namespace,
+ * so the enter entrypoint finds the app's own mount namespace. */
+static void record_pid(const struct stage1_app *a, int statusfd)
+{
+	struct rkt_err err = { 0 };
+	char buf[16];
+	int n = snprintf(buf, sizeof buf, "%d", (int)a->pid);
+	(void)mkdirat(statusfd, "../pids", 0755);
+	int dfd = openat(statusfd, "../pids", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 || write_file_atomic_at(dfd, a->name, buf, (size_t)n, 0644, &err) < 0)
+		log_line("stage1", "app %s: cannot record its pid: %s", a->name,
+			 dfd < 0 ? strerror(errno) : err.msg);
+	if (dfd >= 0)
+		close(dfd);
+}
+
 static size_t start_apps(struct stage1_pod *pod, int statusfd, const struct app_launch *l)
 {
 	size_t alive = 0;
@@ -68,6 +86,7 @@ static size_t start_apps(struct stage1_pod *pod, int statusfd, const struct app_
 			continue;
 		}
 		a->running = true;
+		record_pid(a, statusfd);
 		alive++;
 	}
 	return alive;

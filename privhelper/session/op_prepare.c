@@ -404,21 +404,13 @@ static int refuse(struct conn *c, struct rkt_err *lerr, struct rkt_err *err)
 	return session_reply_errno(c, lerr->code ? lerr->code : EINVAL, lerr->msg, err);
 }
 
-int op_prepare(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
+/* PREPARE_REQ's and RUN_REQ's common part (fd 0 of m: the manifest). */
+int session_prepare_pod(struct conn *c, struct ipc_msg *m, char *uuid,
+			struct rkt_err *refusal, struct rkt_err *err)
 {
-	/* Reading members' blobs in cas (2770, files owned by members) and
-	 * resolving a host volume source need DAC_READ_SEARCH; the renderer
-	 * exec'd from here inherits this bounding set and needs ownership,
-	 * modes and device nodes of the tree it extracts (CHOWN, FOWNER,
-	 * FSETID, MKNOD, DAC_OVERRIDE), and SETPCAP to narrow it further. */
-	static const int caps[] = { CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE, CAP_CHOWN, CAP_FOWNER,
-				    CAP_FSETID, CAP_MKNOD, CAP_SETPCAP };
-	if (session_keep_caps(caps, sizeof caps / sizeof caps[0]) < 0)
-		return rkt_error(err, EPERM, "prepare: cannot set the session's capabilities");
-
 	_cleanup_close_ int mfd = ipc_msg_take_fd(m, 0);
 	if (mfd < 0)
-		return rkt_error(err, EBADMSG, "PREPARE_REQ without its manifest memfd");
+		return rkt_error(err, EBADMSG, "%s without its manifest memfd", ipc_type_name(m->type));
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
 	int r = ipc_memfd_read_sealed(mfd, IPC_MANIFEST_MAX, &buf, &len, err);
@@ -426,37 +418,57 @@ int op_prepare(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 		return r; /* a protocol violation: the connection ends */
 
 	struct prepare p = { .c = c, .stage1 = "ns", .dirfd = -1 };
-	struct rkt_err lerr = { 0 };
-	char uuid[POD_UUID_LEN + 1];
 	_cleanup_close_ int pods_fd = -1;
-	if (pod_manifest_parse(buf, len, &p.pm, &lerr) < 0) {
-		rkt_error_wrap(&lerr, "invalid pod manifest");
+	if (pod_manifest_parse(buf, len, &p.pm, refusal) < 0) {
+		rkt_error_wrap(refusal, "invalid pod manifest");
 		goto refused;
 	}
 	if (ipc_msg_has(m, IPC_TAG_STAGE1))
 		ipc_msg_get_str(m, IPC_TAG_STAGE1, &p.stage1);
 	if (!appc_name_valid(p.stage1)) {
-		rkt_error(&lerr, EINVAL, "invalid stage1 flavor name \"%s\"", p.stage1);
+		rkt_error(refusal, EINVAL, "invalid stage1 flavor name \"%s\"", p.stage1);
 		goto refused;
 	}
 	if (ipc_msg_has(m, IPC_TAG_INSECURE))
 		ipc_msg_get_u32(m, IPC_TAG_INSECURE, &p.insecure);
 	p.dirfd = open(c->cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p.dirfd < 0) {
-		rkt_error_errno(&lerr, errno, "cannot open %s", c->cfg->dir);
+		rkt_error_errno(refusal, errno, "cannot open %s", c->cfg->dir);
 		goto refused;
 	}
-	if (check_images(&p, &lerr) < 0 || resolve_host_volumes(&p, &lerr) < 0 ||
-	    requested_resources(&p, &lerr) < 0 || ensure_pods_dirs(p.dirfd, &pods_fd, &lerr) < 0 ||
-	    policy_check(&p, pods_fd, &lerr) < 0 || render_images(&p, &lerr) < 0 ||
-	    create_pod(&p, pods_fd, uuid, &lerr) < 0)
+	if (check_images(&p, refusal) < 0 || resolve_host_volumes(&p, refusal) < 0 ||
+	    requested_resources(&p, refusal) < 0 || ensure_pods_dirs(p.dirfd, &pods_fd, refusal) < 0 ||
+	    policy_check(&p, pods_fd, refusal) < 0 || render_images(&p, refusal) < 0 ||
+	    create_pod(&p, pods_fd, uuid, refusal) < 0)
 		goto refused;
 	prepare_done(&p);
+	return 0;
+refused:
+	prepare_done(&p);
+	if (!refusal->code)
+		refusal->code = EINVAL;
+	return 1;
+}
+
+int op_prepare(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
+{
+	/* Reading members' blobs in cas (2770, files owned by members) and
+	 * resolving a host volume source need DAC_READ_SEARCH; the renderer
+	 * exec'd from here inherits this bounding set and needs ownership,
+	 * modes and device nodes of the tree it extracts (CHOWN, FOWNER,
+	 * FSETID, MKNOD, DAC_OVERRIDE), and SETPCAP to narrow it further. */
+	static const int caps[] = { SESSION_PREPARE_CAPS };
+	if (session_keep_caps(caps, sizeof caps / sizeof caps[0]) < 0)
+		return rkt_error(err, EPERM, "prepare: cannot set the session's capabilities");
+	struct rkt_err lerr = { 0 };
+	char uuid[POD_UUID_LEN + 1];
+	int r = session_prepare_pod(c, m, uuid, &lerr, err);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return refuse(c, &lerr, err);
 	_cleanup_ipc_msg_ struct ipc_msg a;
 	ipc_msg_init(&a, IPC_PREPARE_ANS);
 	ipc_msg_put_str(&a, IPC_TAG_UUID, uuid);
 	return session_reply(c, &a, err);
-refused:
-	prepare_done(&p);
-	return refuse(c, &lerr, err);
 }

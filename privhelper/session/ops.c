@@ -18,6 +18,10 @@ static const struct op ops[] = {
 	{ IPC_RM_REQ, op_rm },
 	{ IPC_GC_REQ, op_gc },
 	{ IPC_RENDER_REQ, op_render },
+	{ IPC_STOP_REQ, op_stop },
+	{ IPC_ENTER_REQ, op_enter },
+	{ IPC_RUN_REQ, op_run },
+	{ IPC_RUN_PREPARED_REQ, op_run_prepared },
 };
 
 int session_dispatch(struct conn *c, struct ipc_msg *m, struct rkt_err *err)

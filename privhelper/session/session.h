@@ -57,6 +57,27 @@ int op_prepare(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
 int op_rm(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
 int op_gc(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
 int op_render(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+int op_stop(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+int op_enter(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+/* op_stop.c: is the pod dir flock'ed by someone (stage1: running)? And a
+ * pidfd on the pod's PID 1 from its `pid` file, taken only while the pod
+ * is still locked and the process is a pid namespace's init (-ESRCH when
+ * the pod is not running). */
+bool session_pod_locked(int pod_fd);
+int session_pod_pidfd(int pod_fd, const char *uuid, int *ret_pidfd, pid_t *ret_pid,
+		      struct rkt_err *err);
+int op_run(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+int op_run_prepared(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
+
+/* What prepare needs (op_prepare.c explains each); run keeps these too. */
+#define SESSION_PREPARE_CAPS                                                                    \
+	CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE, CAP_CHOWN, CAP_FOWNER, CAP_FSETID, CAP_MKNOD, \
+		CAP_SETPCAP
+/* op_prepare.c: validates the request and creates the prepared pod
+ * (uuid filled). 0 done; 1 refused with *refusal filled (answer it);
+ * negative: protocol violation in err. The caller set the capabilities. */
+int session_prepare_pod(struct conn *c, struct ipc_msg *m, char *uuid, struct rkt_err *refusal,
+			struct rkt_err *err);
 
 /* render.c: runs rkt-privhelper-render (beside this binary, else
  * RKT_LIBEXECDIR/rkt) on key ("sha512-" + 64 hex) with the helper's own

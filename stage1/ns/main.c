@@ -1,13 +1,15 @@
 /* stage1 "ns" flavor, run entry point (reference/rkt-behaviour.md §6):
- *   init [--debug] --net=none|host [--interactive] [--hostname=H]
+ *   init [--debug] --net=none|host [--netns=PATH] [--interactive] [--hostname=H]
  *        [--disable-capabilities-restriction] [--disable-paths]
- *        [--disable-seccomp] <uuid>
+ *        [--disable-seccomp] [--dns-conf-mode=resolv=M,hosts=M] <uuid>
  * run as root with cwd = the pod directory. It stays in the host's
  * namespaces to own the pod's cgroups and the pod lock (RKT_LOCK_FD), and
  * clones the pod's PID 1 into new mount, pid, uts, ipc and (unless
- * --net=host) net namespaces. Exit status: the first failing app's, 0 when
+ * --net=host) net namespaces; with --netns=PATH (the helper's CNI-prepared
+ * netns, privhelper/session/net.h) PID 1 joins that one instead. Exit status: the first failing app's, 0 when
  * all succeed, 254 when the pod cannot start. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <net/if.h>
@@ -29,6 +31,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "stage1/cgroup.h"
+#include "stage1/dns.h"
 #include "stage1/pod.h"
 #include "stage1/supervise.h"
 
@@ -39,6 +42,10 @@ struct opts {
 	struct stage1_flags flags;
 	char *hostname;
 	const char *uuid;
+	const char *netns;
+	/* --dns-conf-mode and the files it selects (stage1/dns.h) */
+	struct dns_conf_mode dns;
+	char *resolv_src, *hosts_src;
 };
 
 /* Everything the pod's PID 1 needs, shared with it through clone(). */
@@ -47,6 +54,7 @@ struct pod_ctx {
 	struct stage1_pod *pod;
 	int sync; /* PID 1's end of the socketpair */
 	int podfd;
+	int netnsfd; /* --netns, else -1 */
 };
 
 static bool uuid_valid(const char *s)
@@ -87,10 +95,12 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_DEBUG = 1, O_NET, O_INTER, O_HOST, O_NOCAPS, O_NOPATHS, O_NOSECCOMP, O_IGNORED,
-	       O_PRIVUSERS };
+	       O_NETNS, O_PRIVUSERS, O_DNSMODE };
+	struct rkt_err err = { 0 };
 	static const struct option lo[] = {
 		{ "debug", no_argument, NULL, O_DEBUG },
 		{ "net", required_argument, NULL, O_NET },
+		{ "netns", required_argument, NULL, O_NETNS },
 		{ "interactive", no_argument, NULL, O_INTER },
 		{ "hostname", required_argument, NULL, O_HOST },
 		{ "disable-capabilities-restriction", no_argument, NULL, O_NOCAPS },
@@ -99,7 +109,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		/* Accepted for the ABI; the helper handles what they stand for. */
 		{ "mds-token", required_argument, NULL, O_IGNORED },
 		{ "local-config", required_argument, NULL, O_IGNORED },
-		{ "dns-conf-mode", required_argument, NULL, O_IGNORED },
+		{ "dns-conf-mode", required_argument, NULL, O_DNSMODE },
 		{ "ipc", required_argument, NULL, O_IGNORED },
 		{ "mutable", no_argument, NULL, O_IGNORED },
 		{ "private-users", required_argument, NULL, O_PRIVUSERS },
@@ -112,12 +122,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case O_DEBUG: log_set_debug(true); break;
 		case O_NET: net = optarg; break;
+		case O_NETNS: o->netns = optarg; break;
 		case O_INTER: o->interactive = true; break;
 		case O_HOST: o->hostname = xstrdup(optarg); break;
 		case O_NOCAPS: o->flags.disable_caps = true; break;
 		case O_NOPATHS: o->disable_paths = true; break;
 		case O_NOSECCOMP: o->flags.disable_seccomp = true; break;
 		case O_IGNORED: break;
+		case O_DNSMODE:
+			if (dns_conf_mode_parse(optarg, &o->dns, &err) < 0)
+				return usage_error("%s", err.msg);
+			break;
 		case O_PRIVUSERS:
 			return usage_error("--private-users is not supported by the ns flavor");
 		default:
@@ -130,7 +145,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->uuid = argv[optind];
 	if (!uuid_valid(o->uuid))
 		return usage_error("bad pod UUID \"%s\"", o->uuid);
-	if (!net || strcmp(net, "none") == 0)
+	if (o->netns && net && strcmp(net, "host") == 0)
+		return usage_error("%s", "--netns cannot be used with --net=host");
+	if (!net || strcmp(net, "none") == 0 || o->netns)
 		o->net_host = false;
 	else if (strcmp(net, "host") == 0)
 		o->net_host = true;
@@ -175,6 +192,11 @@ __attribute__((noreturn)) static void pod_init(struct pod_ctx *c)
 		log_line("stage1", "sethostname %s: %s", c->o->hostname, strerror(errno));
 		_exit(EXIT_SETUP);
 	}
+	if (c->netnsfd >= 0 && setns(c->netnsfd, CLONE_NEWNET) < 0) {
+		log_line("stage1", "failed to setup network: join %s: %s", c->o->netns,
+			 strerror(errno));
+		_exit(EXIT_SETUP);
+	}
 	int r = c->o->net_host ? 0 : loopback_up();
 	if (r < 0) {
 		log_line("stage1", "failed to setup network: lo: %s", strerror(-r));
@@ -190,6 +212,10 @@ __attribute__((noreturn)) static void pod_init(struct pod_ctx *c)
 		.hostname = c->o->hostname,
 		.interactive = c->o->interactive,
 		.disable_paths = c->o->disable_paths,
+		.resolv_conf = c->o->resolv_src,
+		.hosts = c->o->hosts_src,
+		.resolv_follow = c->o->dns.resolv == DNS_MODE_HOST,
+		.hosts_follow = c->o->dns.hosts == DNS_MODE_HOST,
 	};
 	int code = stage1_supervise(c->pod, statusfd, &l);
 	fflush(NULL);
@@ -261,9 +287,18 @@ static int run_pod(struct opts *o, struct stage1_pod *pod, int podfd)
 		cgroup_free(&cg);
 		return EXIT_SETUP;
 	}
-	struct pod_ctx ctx = { .o = o, .pod = pod, .sync = sp[1], .podfd = podfd };
+	_cleanup_close_ int netnsfd = o->netns ? open(o->netns, O_RDONLY | O_CLOEXEC) : -1;
+	if (o->netns && netnsfd < 0) {
+		log_line("stage1", "failed to setup network: %s: %s", o->netns, strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		cgroup_pod_destroy(&cg);
+		cgroup_free(&cg);
+		return EXIT_SETUP;
+	}
+	struct pod_ctx ctx = { .o = o, .pod = pod, .sync = sp[1], .podfd = podfd, .netnsfd = netnsfd };
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
-	if (!o->net_host)
+	if (!o->net_host && !o->netns)
 		flags |= CLONE_NEWNET;
 	fflush(NULL);
 	/* clone(2) with no new stack behaves as fork into the new namespaces:
@@ -292,6 +327,46 @@ static int run_pod(struct opts *o, struct stage1_pod *pod, int podfd)
 	return code;
 }
 
+/* The file bound on the apps' /etc/resolv.conf or /etc/hosts: the host's
+ * for "host", stage0's etc/rkt-* under stage1/rootfs for "stage0" (and for
+ * "default" when stage0 wrote one), none otherwise. */
+static int dns_source(int podfd, const char *podpath, enum dns_mode mode, const char *hostfile,
+		      const char *rel, char **ret)
+{
+	if (mode == DNS_MODE_HOST) {
+		*ret = xstrdup(hostfile);
+		return 0;
+	}
+	if (mode == DNS_MODE_NONE)
+		return 0;
+	bool have = faccessat(podfd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	if (!have && mode == DNS_MODE_STAGE0) {
+		log_line("stage1", "--dns-conf-mode: stage0 did not write %s", rel);
+		return -ENOENT;
+	}
+	if (have)
+		*ret = xasprintf("%s/%s", podpath, rel);
+	return 0;
+}
+
+/* Volumes and DNS files, prepared on the host side before any namespace. */
+static int prepare_files(struct opts *o, struct stage1_pod *pod, int podfd, const char *podpath)
+{
+	struct rkt_err err = { 0 };
+	for (size_t i = 0; i < pod->n_apps; i++)
+		if (volumes_prepare_shared(podfd, pod->apps[i].mounts, pod->apps[i].n_mounts, &err) <
+		    0) {
+			log_line("stage1", "app %s: %s", pod->apps[i].name, err.msg);
+			return -1;
+		}
+	if (dns_source(podfd, podpath, o->dns.resolv, "/etc/resolv.conf",
+		       "stage1/rootfs/etc/rkt-resolv.conf", &o->resolv_src) < 0 ||
+	    dns_source(podfd, podpath, o->dns.hosts, "/etc/hosts", "stage1/rootfs/etc/rkt-hosts",
+		       &o->hosts_src) < 0)
+		return -1;
+	return 0;
+}
+
 static int load_and_run(struct opts *o, struct stage1_pod *pod)
 {
 	struct rkt_err err = { 0 };
@@ -314,6 +389,8 @@ static int load_and_run(struct opts *o, struct stage1_pod *pod)
 		log_line("stage1", "mkdir stage1/rootfs/rkt/status: %s", strerror(errno));
 		return EXIT_SETUP;
 	}
+	if (prepare_files(o, pod, podfd, podpath) < 0)
+		return EXIT_SETUP;
 	return run_pod(o, pod, podfd);
 }
 
@@ -324,5 +401,7 @@ int main(int argc, char **argv)
 	int code = parse_args(argc, argv, &o) < 0 ? EXIT_SETUP : load_and_run(&o, &pod);
 	stage1_pod_free(&pod);
 	free(o.hostname);
+	free(o.resolv_src);
+	free(o.hosts_src);
 	return code;
 }

@@ -34,7 +34,6 @@ static const struct flag_spec global_flags[] = {
 	{ .name = NULL },
 };
 
-static char *profile_sink;
 
 const struct command *cli_current_table(void) { return current_table; }
 
@@ -243,7 +242,6 @@ int cli_main(int argc, char **argv, const struct command *table, const char *pro
 	_cleanup_strv_ char **pos = NULL;
 	const struct flag_spec *globals_only[] = { global_flags, NULL };
 	current_table = table;
-	(void)profile_sink;
 
 	/* Global flags before the command word: parsing stops at the first
 	 * positional, and everything from there on comes back verbatim. */

@@ -1,5 +1,7 @@
 /* Run functions of the commands rkt implements itself (one file each). */
 #pragma once
+#include <stdint.h>
+
 #include "unpriv/cli/cli.h"
 #include "common/podstate.h"
 #include "unpriv/cli/podargs.h"
@@ -62,11 +64,38 @@ int cmd_list(const struct command *cmd, char **args, struct rkt_err *err);
 int cmd_cat_manifest(const struct command *cmd, char **args, struct rkt_err *err);
 /* rkt prepare (prepare.c): image and per-app flags of unpriv/cli/podargs.h. */
 int cmd_prepare(const struct command *cmd, char **args, struct rkt_err *err);
+/* Shared with run.c: the flavor name the helper records, and the runtime
+ * pod manifest built from the arguments (images resolved as the user). */
+int prepare_stage1_flavor(const struct podargs *pa, char **ret, struct rkt_err *err);
+int prepare_manifest_json(const struct podargs *pa, char **ret, struct rkt_err *err);
+/* Only what changes the pod goes to the helper; fetch-time options
+ * (tls, http, pubkey) were used by rkt-fetch and stay here. */
+#define INSECURE_FOR_HELPER (INSECURE_IMAGE | INSECURE_CAPABILITIES | INSECURE_PATHS | INSECURE_SECCOMP)
+/* run_prepared.c, run.c: the run-only flags and the event stream of a
+ * running pod (returns the pod's exit status, or a negative errno). */
+struct ipc_msg;
+struct run_opts {
+	char **net, **dns, **dns_search, **dns_opt, **hosts_entry;
+	char *dns_domain, *hostname;
+	bool interactive, mds_register;
+};
+extern struct run_opts g_run_opts;
+extern const struct flag_spec run_only_flags[];
+extern struct flag_spec cmd_run_flags[];
+int run_check_opts(uint32_t *ret_flags, const char **ret_net, struct rkt_err *err);
+int run_stream(struct ipc_msg *req, const char *uuid_file_save, struct rkt_err *err);
+int cmd_run_prepared(const struct command *cmd, char **args, struct rkt_err *err);
+int cmd_run(const struct command *cmd, char **args, struct rkt_err *err);
 /* rm.c, gc.c: pod removal and garbage collection through the helper. */
 extern const struct flag_spec cmd_rm_flags[];
 extern const struct flag_spec cmd_gc_flags[];
 int cmd_rm(const struct command *cmd, char **args, struct rkt_err *err);
 int cmd_gc(const struct command *cmd, char **args, struct rkt_err *err);
+/* stop.c, enter.c: a running pod, through the helper. */
+extern const struct flag_spec cmd_stop_flags[];
+extern const struct flag_spec cmd_enter_flags[];
+int cmd_stop(const struct command *cmd, char **args, struct rkt_err *err);
+int cmd_enter(const struct command *cmd, char **args, struct rkt_err *err);
 /* One GC_REQ (flags: enum ipc_gc_flag) on its own connection; prints the
  * helper's lines under prefix and counts those that report a failure. */
 int gc_request(const char *prefix, uint32_t flags, int64_t grace_ns, int64_t expire_ns,

@@ -21,16 +21,13 @@
 
 extern char **environ;
 
-/* Only what changes the pod goes to the helper; fetch-time options
- * (tls, http, pubkey) were used by rkt-fetch and stay here. */
-#define INSECURE_FOR_HELPER (INSECURE_IMAGE | INSECURE_CAPABILITIES | INSECURE_PATHS | INSECURE_SECCOMP)
 
 static void podargs_donep(struct podargs *pa) { podargs_done(pa); }
 
 /* The flavor name the helper records: --stage1-name, or the flavor
  * directory --stage1-path names under <system-config>/stage1 (root only:
  * rkt's stage1 path flags choose what root executes). */
-static int stage1_flavor(const struct podargs *pa, char **ret, struct rkt_err *err)
+int prepare_stage1_flavor(const struct podargs *pa, char **ret, struct rkt_err *err)
 {
 	if (pa->stage1_path && *pa->stage1_path) {
 		if (pa->stage1_name_set)
@@ -58,7 +55,7 @@ static int stage1_flavor(const struct podargs *pa, char **ret, struct rkt_err *e
 	return 0;
 }
 
-static int pod_manifest_json(const struct podargs *pa, char **ret, struct rkt_err *err)
+int prepare_manifest_json(const struct podargs *pa, char **ret, struct rkt_err *err)
 {
 	if (pa->pod_manifest && *pa->pod_manifest)
 		return podargs_load_pod_manifest(pa->pod_manifest, ret, err);
@@ -115,11 +112,11 @@ int cmd_prepare(const struct command *cmd, char **args, struct rkt_err *err)
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *flavor = NULL;
-	r = stage1_flavor(&pa, &flavor, err);
+	r = prepare_stage1_flavor(&pa, &flavor, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *manifest = NULL;
-	r = pod_manifest_json(&pa, &manifest, err);
+	r = prepare_manifest_json(&pa, &manifest, err);
 	if (r < 0)
 		return r;
 	char uuid[POD_UUID_LEN + 1];

@@ -1,0 +1,741 @@
+/* The helper's CNI driver (net.h). */
+#include "privhelper/session/net.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define NET_CONF_MAX (64 * 1024)
+#define NET_RESULT_MAX (1024 * 1024)
+#define NET_PLUGIN_TIMEOUT_MS (120 * 1000)
+#define NET_INFO "net-info.json"
+#define NET_CONF_DIR "net"
+#define NET_MAX_IFS 64
+
+
+/* Network names and plugin names: no '/', no "." or "..", nothing a shell
+ * or a path could read differently. */
+static bool plain_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-' || *p == '_' || *p == '.'))
+			return false;
+	return true;
+}
+
+static bool reserved_name(const char *s)
+{
+	return strcmp(s, "default") == 0 || strcmp(s, "default-restricted") == 0 ||
+	       strcmp(s, "none") == 0 || strcmp(s, "host") == 0 || strcmp(s, "all") == 0;
+}
+
+json_t *net_default_conf(void)
+{
+	return json_pack("{s:s, s:s, s:s, s:b, s:{s:s, s:s, s:[{s:s}]}}", "cniVersion", "0.1.0",
+			 "name", "default", "type", "ptp", "ipMasq", 1, "ipam", "type", "host-local",
+			 "subnet", "172.16.28.0/24", "routes", "dst", "0.0.0.0/0");
+}
+
+static int check_plugin_key(json_t *obj, const char *key, const char *path, struct rkt_err *err)
+{
+	json_t *v = json_object_get(obj, strcmp(key, "ipam.type") == 0 ? "type" : key);
+	if (!json_is_string(v))
+		return rkt_error(err, EINVAL, "%s: key \"%s\": missing or not a string", path, key);
+	if (!plain_name(json_string_value(v), 64))
+		return rkt_error(err, EINVAL,
+				 "%s: key \"%s\": \"%s\" is not a bare plugin name (plugins run "
+				 "only from the helper's CNI directory)",
+				 path, key, json_string_value(v));
+	return 0;
+}
+
+int net_conf_parse(const char *path, const char *text, size_t len, json_t **ret,
+		   struct rkt_err *err)
+{
+	json_error_t je;
+	json_auto_t *c = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!c)
+		return rkt_error(err, EINVAL, "%s: invalid JSON at line %d: %s", path, je.line,
+				 je.text);
+	if (!json_is_object(c))
+		return rkt_error(err, EINVAL, "%s: not a JSON object", path);
+	json_t *name = json_object_get(c, "name");
+	if (!json_is_string(name) || !plain_name(json_string_value(name), 64))
+		return rkt_error(err, EINVAL, "%s: key \"name\": missing or not a plain name", path);
+	if (reserved_name(json_string_value(name)))
+		return rkt_error(err, EINVAL, "%s: key \"name\": \"%s\" is reserved", path,
+				 json_string_value(name));
+	int r = check_plugin_key(c, "type", path, err);
+	if (r < 0)
+		return r;
+	json_t *ipam = json_object_get(c, "ipam");
+	if (ipam) {
+		if (!json_is_object(ipam))
+			return rkt_error(err, EINVAL, "%s: key \"ipam\": not an object", path);
+		if ((r = check_plugin_key(ipam, "ipam.type", path, err)) < 0)
+			return r;
+	}
+	json_t *v = json_object_get(c, "cniVersion");
+	if (v && !json_is_string(v))
+		return rkt_error(err, EINVAL, "%s: key \"cniVersion\": not a string", path);
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+static int conf_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int read_conf_file(int dfd, const char *name, const char *path, json_t **ret,
+			  struct rkt_err *err)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return rkt_error_errno(err, errno, "%s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return rkt_error_errno(err, errno, "%s", path);
+	if (!S_ISREG(st.st_mode))
+		return rkt_error(err, EINVAL, "%s: not a regular file", path);
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r = read_fd_bounded(fd, NET_CONF_MAX, &text, &len);
+	if (r < 0)
+		return rkt_error_errno(err, -r, "%s", path);
+	return net_conf_parse(path, text, len, ret, err);
+}
+
+int net_conf_find(const char *local_config, const char *name, json_t **ret, char **ret_path,
+		  struct rkt_err *err)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/net.d", local_config);
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0) {
+		if (errno == ENOENT)
+			return rkt_error(err, ENOENT, "network \"%s\": not defined (no %s)", name, dir);
+		return rkt_error_errno(err, errno, "%s", dir);
+	}
+	_cleanup_strv_ char **files = NULL;
+	DIR *d = fdopendir(dup(dfd));
+	if (!d)
+		return rkt_error_errno(err, errno, "%s", dir);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (de->d_name[0] != '.' && n > 5 && strcmp(de->d_name + n - 5, ".conf") == 0)
+			files = strv_append(files, de->d_name);
+	}
+	closedir(d);
+	size_t n = strv_len(files);
+	if (n)
+		qsort(files, n, sizeof *files, conf_name_cmp);
+	json_t *found = NULL;
+	char *found_path = NULL;
+	/* Every file is checked, not just the first match: a bad net.d is the
+	 * admin's to fix before any of it is used, as in rkt. */
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, files[i]);
+		json_t *c = NULL;
+		int r = read_conf_file(dfd, files[i], path, &c, err);
+		if (r < 0) {
+			json_decref(found);
+			free(found_path);
+			return r;
+		}
+		if (!found && strcmp(json_string_value(json_object_get(c, "name")), name) == 0) {
+			found = c;
+			found_path = TAKE_PTR(path);
+		} else {
+			json_decref(c);
+		}
+	}
+	if (!found)
+		return rkt_error(err, ENOENT, "network \"%s\": not defined in %s", name, dir);
+	*ret = found;
+	*ret_path = found_path;
+	return 0;
+}
+
+void net_conf_finalize(json_t *conf, const char *dir)
+{
+	if (!json_object_get(conf, "cniVersion"))
+		json_object_set_new(conf, "cniVersion", json_string("0.1.0"));
+	json_t *ipam = json_object_get(conf, "ipam");
+	const char *t = json_string_value(json_object_get(ipam, "type"));
+	/* Leases are written by root: never into a path net.d names. */
+	if (t && strcmp(t, "host-local") == 0)
+		json_object_set_new(ipam, "dataDir", json_sprintf("%s/cni/networks", dir));
+}
+
+int net_spec_parse(const char *spec, char **ret_name, char **ret_args, struct rkt_err *err)
+{
+	const char *colon = strchr(spec, ':');
+	_cleanup_free_ char *name = colon ? xstrndup(spec, (size_t)(colon - spec)) : xstrdup(spec);
+	if (!plain_name(name, 64))
+		return rkt_error(err, EINVAL, "--net=%s: \"%s\" is not a network name", spec, name);
+	char *args = NULL;
+	if (colon && colon[1]) {
+		for (const char *p = colon + 1; *p; p++)
+			if (*p <= ' ' || *p >= 127)
+				return rkt_error(err, EINVAL, "--net=%s: bad character in CNI args",
+						 spec);
+		args = xstrdup(colon + 1);
+	}
+	*ret_name = TAKE_PTR(name);
+	*ret_args = args;
+	return 0;
+}
+
+static void prefix_to_mask(unsigned prefix, char mask[NET_IP_MAX])
+{
+	uint32_t m = prefix ? htonl(~0u << (32 - prefix)) : 0;
+	struct in_addr a = { .s_addr = m };
+	inet_ntop(AF_INET, &a, mask, NET_IP_MAX);
+}
+
+static int cidr_ip4(const char *cidr, char ip[NET_IP_MAX], char mask[NET_IP_MAX])
+{
+	const char *slash = cidr ? strchr(cidr, '/') : NULL;
+	if (!slash || (size_t)(slash - cidr) >= NET_IP_MAX)
+		return -EINVAL;
+	char buf[NET_IP_MAX];
+	memcpy(buf, cidr, (size_t)(slash - cidr));
+	buf[slash - cidr] = '\0';
+	struct in_addr a;
+	char *end;
+	unsigned long prefix = strtoul(slash + 1, &end, 10);
+	if (inet_pton(AF_INET, buf, &a) != 1 || *end || end == slash + 1 || prefix > 32)
+		return -EINVAL;
+	inet_ntop(AF_INET, &a, ip, NET_IP_MAX);
+	prefix_to_mask((unsigned)prefix, mask);
+	return 0;
+}
+
+int net_result_ip4(const char *result, char ip[NET_IP_MAX], char mask[NET_IP_MAX],
+		   struct rkt_err *err)
+{
+	json_auto_t *j = json_loads(result, 0, NULL);
+	if (!json_is_object(j))
+		return rkt_error(err, EBADMSG, "CNI result is not a JSON object");
+	json_t *ip4 = json_object_get(j, "ip4");
+	if (ip4 && cidr_ip4(json_string_value(json_object_get(ip4, "ip")), ip, mask) == 0)
+		return 0;
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(j, "ips"), i, e) {
+		const char *v = json_string_value(json_object_get(e, "version"));
+		if (v && strcmp(v, "4") != 0)
+			continue;
+		if (cidr_ip4(json_string_value(json_object_get(e, "address")), ip, mask) == 0)
+			return 0;
+	}
+	return rkt_error(err, EBADMSG, "CNI result has no IPv4 address");
+}
+
+/* ---- running plugins ---- */
+
+struct plugin_call {
+	const char *cmd; /* ADD or DEL */
+	const char *uuid;
+	const char *netns;
+	const char *ifname;
+	const char *args; /* may be NULL */
+	const char *net;  /* for messages */
+};
+
+static int plugin_path(const struct session_config *cfg, json_t *conf, char **ret,
+		       struct rkt_err *err)
+{
+	const char *type = json_string_value(json_object_get(conf, "type"));
+	if (!type || !plain_name(type, 64))
+		return rkt_error(err, EINVAL, "network config: bad plugin type");
+	_cleanup_free_ char *p = xasprintf("%s/%s", cfg->cni_path, type);
+	struct stat st;
+	if (stat(p, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+		return rkt_error(err, ENOENT, "network \"%s\": no CNI plugin \"%s\" in %s",
+				 json_string_value(json_object_get(conf, "name")), type,
+				 cfg->cni_path);
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+/* The plugin's error line: CNI's {"code","msg","details"} on stdout. */
+static void plugin_error(const char *out, char *buf, size_t len)
+{
+	json_auto_t *j = json_loads(out ? out : "", 0, NULL);
+	const char *msg = json_string_value(json_object_get(j, "msg"));
+	const char *det = json_string_value(json_object_get(j, "details"));
+	if (msg)
+		snprintf(buf, len, "%s%s%s", msg, det && *det ? ": " : "", det && *det ? det : "");
+	else
+		snprintf(buf, len, "no error message");
+}
+
+static int read_output(int fd, pid_t pid, char **ret, struct rkt_err *err)
+{
+	size_t cap = 4096, len = 0;
+	_cleanup_free_ char *buf = xmalloc(cap);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long left = NET_PLUGIN_TIMEOUT_MS - ((now.tv_sec - t0.tv_sec) * 1000 +
+						     (now.tv_nsec - t0.tv_nsec) / 1000000);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = left > 0 ? poll(&p, 1, (int)left) : 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			kill(pid, SIGKILL);
+			return rkt_error(err, ETIMEDOUT, "CNI plugin did not answer in %d s",
+					 NET_PLUGIN_TIMEOUT_MS / 1000);
+		}
+		if (len + 1 >= cap) {
+			if (cap >= NET_RESULT_MAX) {
+				kill(pid, SIGKILL);
+				return rkt_error(err, EFBIG, "CNI plugin output too long");
+			}
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return rkt_error_errno(err, errno, "read CNI plugin output");
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+/* Runs one CNI plugin as root: safe because the binary is the helper's own
+ * (cni_path + a bare type name), its environment is built here from
+ * scratch, and the config it reads on stdin has been validated. */
+static int plugin_run(const struct session_config *cfg, json_t *conf, const struct plugin_call *pc,
+		      char **ret_out, struct rkt_err *err)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = plugin_path(cfg, conf, &path, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *text = json_dumps(conf, JSON_COMPACT);
+	_cleanup_close_ int in = memfd_create("cni-conf", MFD_CLOEXEC);
+	if (in < 0 || write_all(in, text, strlen(text)) < 0 || lseek(in, 0, SEEK_SET) < 0)
+		return rkt_error_errno(err, errno, "CNI config for %s", pc->net);
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return rkt_error_errno(err, errno, "pipe");
+	_cleanup_free_ char *e_cmd = xasprintf("CNI_COMMAND=%s", pc->cmd);
+	_cleanup_free_ char *e_id = xasprintf("CNI_CONTAINERID=%s", pc->uuid);
+	_cleanup_free_ char *e_ns = xasprintf("CNI_NETNS=%s", pc->netns);
+	_cleanup_free_ char *e_if = xasprintf("CNI_IFNAME=%s", pc->ifname);
+	_cleanup_free_ char *e_path = xasprintf("CNI_PATH=%s", cfg->cni_path);
+	_cleanup_free_ char *e_args = xasprintf("CNI_ARGS=%s", pc->args ? pc->args : "");
+	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "CNI_VERSION=0.1.0", e_cmd, e_id,
+			 e_ns, e_if, e_path, e_args, NULL };
+	char *argv[] = { path, NULL };
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return rkt_error_errno(err, errno, "fork");
+	}
+	if (pid == 0) {
+		if (dup2(in, 0) < 0 || dup2(pfd[1], 1) < 0)
+			_exit(127);
+		/* Nothing of the session (the client's connection above all). */
+		close_range(3, ~0U, 0);
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	close(pfd[1]);
+	_cleanup_free_ char *out = NULL;
+	r = read_output(pfd[0], pid, &out, err);
+	close(pfd[0]);
+	int ws;
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return rkt_error_wrap(err, "network \"%s\": %s %s", pc->net, path, pc->cmd);
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+		char msg[512];
+		plugin_error(out, msg, sizeof msg);
+		return rkt_error(err, EIO, "network \"%s\": CNI %s %s failed: %s", pc->net, pc->cmd,
+				 path, msg);
+	}
+	log_debug("net", "%s %s %s: %s", pc->net, pc->cmd, pc->ifname, out);
+	if (ret_out)
+		*ret_out = TAKE_PTR(out);
+	return 0;
+}
+
+/* ---- the pod's netns ---- */
+
+static int loopback_up(void)
+{
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { 0 };
+	strcpy(ifr.ifr_name, "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return -errno;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Makes a new netns with lo up and pins it by bind-mounting it on path. A
+ * child does it so the helper itself never leaves its netns. Safe: path is
+ * NET_NETNS_DIR/rkt-<uuid>, made here with O_EXCL. */
+static int netns_create(const char *path, struct rkt_err *err)
+{
+	if (mkdir(NET_NETNS_DIR, 0755) < 0 && errno != EEXIST)
+		return rkt_error_errno(err, errno, "mkdir %s", NET_NETNS_DIR);
+	int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+	if (fd < 0)
+		return rkt_error_errno(err, errno, "create %s", path);
+	close(fd);
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		unlink(path);
+		return rkt_error_errno(err, errno, "pipe");
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int e[2] = { 0, 0 };
+		if (unshare(CLONE_NEWNET) < 0)
+			e[0] = 1, e[1] = errno;
+		else if ((e[1] = -loopback_up()) != 0)
+			e[0] = 2;
+		else if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
+			e[0] = 3, e[1] = errno;
+		_exit(write(pfd[1], e, sizeof e) == sizeof e && !e[0] ? 0 : 1);
+	}
+	close(pfd[1]);
+	int e[2] = { 0, 0 };
+	if (pid < 0) {
+		e[0] = 1, e[1] = errno;
+	} else {
+		if (read(pfd[0], e, sizeof e) != sizeof e && !e[0])
+			e[0] = 1, e[1] = EIO;
+		int ws;
+		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+			;
+	}
+	close(pfd[0]);
+	if (e[0]) {
+		static const char *const what[] = { "", "new network namespace", "bring up lo",
+						    "bind-mount network namespace" };
+		unlink(path);
+		return rkt_error_errno(err, e[1], "%s %s", what[e[0]], path);
+	}
+	return 0;
+}
+
+static bool netns_path_valid(const char *p)
+{
+	const char *pre = NET_NETNS_DIR "/rkt-";
+	size_t n = strlen(pre);
+	if (strncmp(p, pre, n) != 0 || strlen(p + n) != 36)
+		return false;
+	for (const char *q = p + n; *q; q++)
+		if (!((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f') || *q == '-'))
+			return false;
+	return true;
+}
+
+/* Unpins and removes the netns file; safe: only NET_NETNS_DIR/rkt-<uuid>. */
+static int netns_remove(const char *path, struct rkt_err *err)
+{
+	if (!netns_path_valid(path))
+		return rkt_error(err, EINVAL, "netns: bad path \"%s\"", path);
+	if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+		return rkt_error_errno(err, errno, "unmount %s", path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return rkt_error_errno(err, errno, "remove %s", path);
+	return 0;
+}
+
+/* ---- setup and teardown ---- */
+
+struct net_entry {
+	char *name, *args, *conf_path;
+	json_t *conf;
+	char ifname[IFNAMSIZ];
+};
+
+static void entries_free(struct net_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].args);
+		free(v[i].conf_path);
+		json_decref(v[i].conf);
+	}
+	free(v);
+}
+
+static int resolve_nets(const struct session_config *cfg, char *const *nets,
+			struct net_entry **ret, size_t *ret_n, struct rkt_err *err)
+{
+	size_t n = nets && nets[0] ? strv_len(nets) : 1;
+	if (n > NET_MAX_IFS)
+		return rkt_error(err, E2BIG, "--net: more than %d networks", NET_MAX_IFS);
+	struct net_entry *v = calloc(n, sizeof *v);
+	if (!v)
+		return rkt_error(err, ENOMEM, "out of memory");
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const char *spec = nets && nets[0] ? nets[i] : "default";
+		struct net_entry *e = &v[i];
+		if ((r = net_spec_parse(spec, &e->name, &e->args, err)) < 0)
+			break;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(v[k].name, e->name) == 0)
+				r = rkt_error(err, EINVAL, "--net: network \"%s\" given twice", e->name);
+		if (r < 0)
+			break;
+		if ((strcmp(e->name, "none") == 0 || strcmp(e->name, "host") == 0) && n > 1) {
+			r = rkt_error(err, EINVAL, "--net=%s cannot be combined with other networks",
+				      e->name);
+		} else if (strcmp(e->name, "default") == 0) {
+			e->conf = net_default_conf();
+			e->conf_path = xstrdup("99-default.conf");
+		} else if (strcmp(e->name, "none") && strcmp(e->name, "host")) {
+			if (reserved_name(e->name))
+				r = rkt_error(err, ENOTSUP, "--net=%s is not supported", e->name);
+			else
+				r = net_conf_find(cfg->local_config, e->name, &e->conf,
+						  &e->conf_path, err);
+		}
+		if (r == 0 && e->conf) {
+			net_conf_finalize(e->conf, cfg->dir);
+			snprintf(e->ifname, sizeof e->ifname, "eth%zu", i);
+		}
+	}
+	if (r < 0) {
+		entries_free(v, n);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int write_json_at(int dirfd, const char *name, json_t *j, struct rkt_err *err)
+{
+	_cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
+	if (!text)
+		return rkt_error(err, ENOMEM, "%s: cannot encode", name);
+	return write_file_atomic_at(dirfd, name, text, strlen(text), 0640, err);
+}
+
+static void remove_pod_files(int pod_dirfd)
+{
+	unlinkat(pod_dirfd, NET_INFO, 0);
+	rm_rf_at(pod_dirfd, NET_CONF_DIR);
+	unlinkat(pod_dirfd, "netns", 0);
+}
+
+static int add_one(const struct session_config *cfg, const char *uuid, int pod_dirfd,
+		   const char *netns, struct net_entry *e, json_t *info, struct rkt_err *err)
+{
+	_cleanup_free_ char *cname = xasprintf(NET_CONF_DIR "/%s.json", e->ifname);
+	/* Saved before ADD so that a DEL after a half-done ADD sees it. */
+	int r = write_json_at(pod_dirfd, cname, e->conf, err);
+	if (r < 0)
+		return r;
+	struct plugin_call pc = { "ADD", uuid, netns, e->ifname, e->args, e->name };
+	_cleanup_free_ char *out = NULL;
+	if ((r = plugin_run(cfg, e->conf, &pc, &out, err)) < 0)
+		return r;
+	char ip[NET_IP_MAX], mask[NET_IP_MAX];
+	if ((r = net_result_ip4(out, ip, mask, err)) < 0)
+		return rkt_error_wrap(err, "network \"%s\"", e->name);
+	_cleanup_free_ char *plugin = NULL;
+	plugin_path(cfg, e->conf, &plugin, err);
+	json_array_append_new(info, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "netName",
+					      e->name, "netConf", e->conf_path, "pluginPath",
+					      plugin ? plugin : "", "ifName", e->ifname, "ip", ip,
+					      "args", e->args ? e->args : "", "mask", mask));
+	return write_json_at(pod_dirfd, NET_INFO, info, err);
+}
+
+static void del_quiet(const struct session_config *cfg, const char *uuid, const char *netns,
+		      struct net_entry *e)
+{
+	struct rkt_err derr = { 0 };
+	struct plugin_call pc = { "DEL", uuid, netns, e->ifname, e->args, e->name };
+	if (plugin_run(cfg, e->conf, &pc, NULL, &derr) < 0)
+		log_warn("net: undo: %s", derr.msg);
+}
+
+int net_setup(const struct session_config *cfg, const char *uuid, int pod_dirfd,
+	      char *const *nets, char *netns_path, size_t netns_path_len, struct rkt_err *err)
+{
+	struct net_entry *v = NULL;
+	size_t n = 0;
+	if (netns_path_len < NET_NETNS_PATH_MAX)
+		return rkt_error(err, EINVAL, "netns path buffer too small");
+	netns_path[0] = '\0';
+	int r = resolve_nets(cfg, nets, &v, &n, err);
+	if (r < 0)
+		return r;
+	if (strcmp(v[0].name, "host") == 0) {
+		entries_free(v, n);
+		return 0;
+	}
+	char path[NET_NETNS_PATH_MAX];
+	snprintf(path, sizeof path, NET_NETNS_DIR "/rkt-%s", uuid);
+	if (!netns_path_valid(path)) {
+		entries_free(v, n);
+		return rkt_error(err, EINVAL, "bad pod UUID \"%s\"", uuid);
+	}
+	if ((r = netns_create(path, err)) < 0) {
+		entries_free(v, n);
+		return r;
+	}
+	json_t *info = json_array();
+	r = write_file_atomic_at(pod_dirfd, "netns", path, strlen(path), 0640, err);
+	if (r == 0 && v[0].conf && mkdirat(pod_dirfd, NET_CONF_DIR, 0750) < 0 && errno != EEXIST)
+		r = rkt_error_errno(err, errno, "mkdir " NET_CONF_DIR);
+	size_t done = 0;
+	for (; r == 0 && done < n && v[done].conf; done++)
+		if ((r = add_one(cfg, uuid, pod_dirfd, path, &v[done], info, err)) < 0)
+			break;
+	if (r == 0 && !v[0].conf)
+		r = write_json_at(pod_dirfd, NET_INFO, info, err);
+	if (r < 0) {
+		/* The failed ADD too: CNI asks for DEL after a failed ADD. */
+		for (size_t i = done + 1; i-- > 0;)
+			if (i < n && v[i].conf)
+				del_quiet(cfg, uuid, path, &v[i]);
+		struct rkt_err rerr = { 0 };
+		if (netns_remove(path, &rerr) < 0)
+			log_warn("net: undo: %s", rerr.msg);
+		remove_pod_files(pod_dirfd);
+	} else {
+		snprintf(netns_path, netns_path_len, "%s", path);
+	}
+	json_decref(info);
+	entries_free(v, n);
+	return r;
+}
+
+static int read_small_at(int dirfd, const char *name, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	return read_fd_bounded(fd, NET_CONF_MAX, ret, ret_len);
+}
+
+/* CNI_ARGS recorded for ifname in net-info.json, if any. */
+static const char *recorded_args(json_t *info, const char *ifname)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(info, i, e) {
+		const char *f = json_string_value(json_object_get(e, "ifName"));
+		const char *a = json_string_value(json_object_get(e, "args"));
+		if (f && strcmp(f, ifname) == 0)
+			return a && *a ? a : NULL;
+	}
+	return NULL;
+}
+
+/* DEL for the config saved as net/<ifname>.json: there is one for every
+ * ADD that was attempted, even when net-info.json was never written. */
+static int del_saved(const struct session_config *cfg, int pod_dirfd, const char *uuid,
+		     const char *netns, const char *ifname, json_t *info, struct rkt_err *err)
+{
+	_cleanup_free_ char *cname = xasprintf(NET_CONF_DIR "/%s.json", ifname);
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r = read_small_at(pod_dirfd, cname, &text, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return rkt_error_errno(err, -r, "pod %s", cname);
+	/* Re-validated: the plugin it names is run as root again. */
+	json_auto_t *conf = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *ipam = json_object_get(conf, "ipam");
+	const char *name = json_string_value(json_object_get(conf, "name"));
+	const char *t = json_string_value(json_object_get(conf, "type"));
+	const char *it = json_string_value(json_object_get(ipam, "type"));
+	if (!name || !t || !plain_name(t, 64) || (ipam && (!it || !plain_name(it, 64))))
+		return rkt_error(err, EBADMSG, "pod %s: bad network config", cname);
+	struct plugin_call pc = { "DEL", uuid, netns, ifname, recorded_args(info, ifname), name };
+	return plugin_run(cfg, conf, &pc, NULL, err);
+}
+
+int net_teardown(const struct session_config *cfg, int pod_dirfd, struct rkt_err *err)
+{
+	_cleanup_free_ char *netns = NULL;
+	size_t len;
+	int r = read_small_at(pod_dirfd, "netns", &netns, &len);
+	if (r == -ENOENT)
+		return 0; /* host networking, or already torn down */
+	if (r < 0)
+		return rkt_error_errno(err, -r, "pod netns file");
+	if (!netns_path_valid(netns))
+		return rkt_error(err, EINVAL, "pod netns file: bad path \"%s\"", netns);
+	const char *uuid = netns + strlen(NET_NETNS_DIR "/rkt-");
+	_cleanup_free_ char *text = NULL;
+	json_auto_t *info = NULL;
+	if (read_small_at(pod_dirfd, NET_INFO, &text, &len) == 0)
+		info = json_loadb(text, len, 0, NULL);
+	int first = 0;
+	struct rkt_err e1 = { 0 };
+	for (int i = NET_MAX_IFS; i-- > 0;) {
+		char ifname[IFNAMSIZ];
+		snprintf(ifname, sizeof ifname, "eth%d", i);
+		struct rkt_err derr = { 0 };
+		int d = del_saved(cfg, pod_dirfd, uuid, netns, ifname, info, &derr);
+		if (d < 0 && first == 0) {
+			first = d;
+			e1 = derr;
+		}
+	}
+	r = netns_remove(netns, err);
+	if (first < 0) {
+		*err = e1;
+		return first;
+	}
+	if (r < 0)
+		return r;
+	remove_pod_files(pod_dirfd);
+	return 0;
+}

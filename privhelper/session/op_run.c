@@ -1,0 +1,602 @@
+/* RUN_PREPARED_REQ and RUN_REQ (issue 5 "Flow"): starts a prepared pod
+ * with the flavor's stage1 and streams its life to the client. The pod is
+ * found in the helper's own pods dir, its owner and the policy are checked
+ * against the caller's kernel identity, its app trees come from the
+ * helper's own tree store, and the stage1 is the session's own system
+ * config's flavor. The apps' stdio are the client's fds, so their output
+ * never passes through the helper. The app overlays live in a private mount
+ * namespace of this session: they vanish with it whatever happens. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/appc.h"
+#include "common/cleanup.h"
+#include "common/manifest.h"
+#include "common/podstate.h"
+#include "common/util.h"
+#include "ipc/ipc.h"
+#include "policy/policy.h"
+#include "privhelper/session/podgc.h"
+#include "privhelper/session/session.h"
+
+#define STOP_GRACE_MS 10000
+#define SMALL_FILE_MAX 4096
+#define POD_MANIFEST_MAX (1u << 20)
+
+/* What the stage1 needs to set a pod up (namespaces, mounts, pivot_root,
+ * cgroups, device nodes, users, rlimits) and the default capabilities it
+ * hands to apps: it is exec'd as root, so this is its bounding set. */
+#define RUN_CAPS                                                                                   \
+	SESSION_PREPARE_CAPS, CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_SETUID, CAP_SETGID, CAP_SETFCAP, \
+		CAP_KILL, CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE
+/* Kept when the helper has it (some containers withhold it): negative
+ * oom_score_adj and raised rlimits for apps that ask. */
+#define RUN_CAPS_OPTIONAL CAP_SYS_RESOURCE
+
+struct run_req {
+	const char *arg; /* uuid (run-prepared) */
+	uint32_t flags;	 /* enum ipc_run_flag */
+	uint32_t insecure;
+	const char *net; /* "none" or "host" */
+	const char *hostname;
+	int stdio[3];
+};
+
+struct mounted {
+	char **targets; /* absolute, to detach when the pod exits */
+};
+
+static void mounted_done(struct mounted *mt)
+{
+	/* Deepest last mounted first. */
+	size_t n = strv_len(mt->targets);
+	while (n-- > 0)
+		(void)umount2(mt->targets[n], MNT_DETACH);
+	strv_free(mt->targets);
+	mt->targets = NULL;
+}
+
+static int read_small(int dfd, const char *name, char **ret, struct rkt_err *err)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return rkt_error_errno(err, errno, "reading %s", name);
+	size_t len;
+	int r = read_fd_bounded(fd, SMALL_FILE_MAX, ret, &len);
+	if (r < 0)
+		return rkt_error_errno(err, -r, "reading %s", name);
+	while (len > 0 && ((*ret)[len - 1] == '\n' || (*ret)[len - 1] == ' '))
+		(*ret)[--len] = '\0';
+	return 0;
+}
+
+/* A tree ID the helper wrote: one path component, nothing to escape with. */
+static bool tree_id_valid(const char *s)
+{
+	if (!*s || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || *p == '-'))
+			return false;
+	return true;
+}
+
+/* overlayfs option strings cannot quote: refuse a directory that would
+ * break them rather than mis-parse. */
+static bool path_mountable(const char *s)
+{
+	return !strpbrk(s, ",:\\\n");
+}
+
+static int send_event(struct conn *c, uint32_t ev, const char *uuid, pid_t pid, struct rkt_err *err)
+{
+	_cleanup_ipc_msg_ struct ipc_msg m;
+	ipc_msg_init(&m, IPC_RUN_EVENT);
+	ipc_msg_put_u32(&m, IPC_TAG_EVENT, ev);
+	if (uuid)
+		ipc_msg_put_str(&m, IPC_TAG_UUID, uuid);
+	if (pid > 0)
+		ipc_msg_put_i32(&m, IPC_TAG_PID, (int32_t)pid);
+	return session_reply(c, &m, err);
+}
+
+/* The pod's app overlays go into a mount namespace of this session alone,
+ * made private so nothing propagates to the host and everything is gone
+ * when the session and its stage1 exit. Safe: it only narrows where our
+ * own later mounts are visible. */
+static int private_mount_ns(struct rkt_err *err)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return rkt_error_errno(err, errno, "cannot create the session's mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return rkt_error_errno(err, errno, "cannot make the session's mounts private");
+	return 0;
+}
+
+/* overlayfs of the app's rendered tree (read-only lower layer, root's) with
+ * the pod's own upper/work dirs onto the app's rootfs in the pod. Safe:
+ * every path is beneath the helper's --dir, built from the pod's UUID, the
+ * app name and tree ID the helper itself wrote and validated, in dirs only
+ * root can write; the mount lives in the session's private namespace. */
+static int mount_app_overlay(const char *lower, const char *upper, const char *work,
+			     const char *target, struct rkt_err *err)
+{
+	_cleanup_free_ char *opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+	if (mount("overlay", target, "overlay", MS_NODEV, opts) < 0)
+		return rkt_error_errno(err, errno, "mounting the overlay of %s on %s", lower, target);
+	return 0;
+}
+
+/* --no-overlay: a copy of the rendered tree, owners and modes kept. Safe:
+ * both paths are the helper's own (as above); cp runs with our caps. */
+static int copy_app_tree(const char *lower, const char *target, struct rkt_err *err)
+{
+	_cleanup_free_ char *src = xasprintf("%s/.", lower);
+	pid_t pid = fork();
+	if (pid < 0)
+		return rkt_error_errno(err, errno, "fork");
+	if (pid == 0) {
+		execl("/bin/cp", "cp", "-a", "--", src, target, (char *)NULL);
+		_exit(127);
+	}
+	int ws;
+	while (waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			return rkt_error_errno(err, errno, "waiting for cp");
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+		return rkt_error(err, EIO, "copying %s to %s failed", lower, target);
+	return 0;
+}
+
+static int mkdirs(int podfd, const char *rel, struct rkt_err *err)
+{
+	if (mkdir_p_at(podfd, rel, 0755) < 0)
+		return rkt_error_errno(err, errno, "creating %s in the pod", rel);
+	return 0;
+}
+
+/* The app's rootfs in the pod: pods/run/<uuid>/stage1/rootfs/opt/stage2/<app>/rootfs. */
+static int setup_app(struct conn *c, int dirfd, int podfd, const char *poddir, const char *app,
+		     bool overlay, struct mounted *mt, struct rkt_err *err)
+{
+	_cleanup_free_ char *tidpath = xasprintf("appsinfo/%s/treeStoreID", app);
+	_cleanup_free_ char *tid = NULL;
+	int r = read_small(podfd, tidpath, &tid, err);
+	if (r < 0)
+		return r;
+	if (!tree_id_valid(tid))
+		return rkt_error(err, EINVAL, "app \"%s\": invalid tree ID \"%s\" in %s", app, tid, tidpath);
+	/* The renderer writes `rendered` last: a tree without it is partial. */
+	_cleanup_free_ char *marker = xasprintf("tree/%s/rendered", tid);
+	struct stat st;
+	if (fstatat(dirfd, marker, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0)
+		return rkt_error(err, ENOENT, "app \"%s\": tree %s is not rendered in %s/tree", app, tid,
+				 c->cfg->dir);
+	_cleanup_free_ char *lower = xasprintf("%s/tree/%s/rootfs", c->cfg->dir, tid);
+	_cleanup_free_ char *trel = xasprintf("stage1/rootfs/opt/stage2/%s/rootfs", app);
+	_cleanup_free_ char *target = xasprintf("%s/%s", poddir, trel);
+	if ((r = mkdirs(podfd, trel, err)) < 0)
+		return r;
+	if (!overlay)
+		return copy_app_tree(lower, target, err);
+	_cleanup_free_ char *urel = xasprintf("overlay/%s/upper/%s", tid, app);
+	_cleanup_free_ char *wrel = xasprintf("overlay/%s/work/%s", tid, app);
+	if ((r = mkdirs(podfd, urel, err)) < 0 || (r = mkdirs(podfd, wrel, err)) < 0)
+		return r;
+	_cleanup_free_ char *upper = xasprintf("%s/%s", poddir, urel);
+	_cleanup_free_ char *work = xasprintf("%s/%s", poddir, wrel);
+	if ((r = mount_app_overlay(lower, upper, work, target, err)) < 0)
+		return r;
+	mt->targets = strv_append(mt->targets, target);
+	return 0;
+}
+
+static int setup_apps(struct conn *c, int podfd, const char *poddir, bool overlay,
+		      struct mounted *mt, struct rkt_err *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = openat(podfd, "pod", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	size_t len;
+	int r = fd < 0 ? -errno : read_fd_bounded(fd, POD_MANIFEST_MAX, &buf, &len);
+	if (r < 0)
+		return rkt_error_errno(err, -r, "reading the pod manifest");
+	struct pod_manifest *pm = NULL;
+	if ((r = pod_manifest_parse(buf, len, &pm, err)) < 0)
+		return rkt_error_wrap(err, "pod manifest");
+	_cleanup_close_ int dirfd = open(c->cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		r = rkt_error_errno(err, errno, "cannot open %s", c->cfg->dir);
+	else if (overlay && (!path_mountable(poddir) || !path_mountable(c->cfg->dir)))
+		r = rkt_error(err, EINVAL, "%s: a ',', ':' or '\\' in the path cannot be an overlay option; use --no-overlay",
+			      c->cfg->dir);
+	for (size_t i = 0; r >= 0 && i < pm->n_apps; i++)
+		r = setup_app(c, dirfd, podfd, poddir, pm->apps[i].name, overlay, mt, err);
+	pod_manifest_free(pm);
+	return r;
+}
+
+/* <system-config>/stage1/<flavor>/init: the session's own config only. */
+static int flavor_init(struct conn *c, const char *flavor, char **ret, struct rkt_err *err)
+{
+	if (!appc_name_valid(flavor))
+		return rkt_error(err, EINVAL, "invalid stage1 flavor name \"%s\"", flavor);
+	_cleanup_free_ char *path = xasprintf("%s/stage1/%s/init", c->cfg->system_config, flavor);
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0100))
+		return rkt_error(err, ENOENT, "stage1 flavor \"%s\" is not installed (no executable %s)",
+				 flavor, path);
+	if (st.st_uid != 0 || (st.st_mode & 022))
+		return rkt_error(err, EPERM, "stage1 %s must be owned by root and not group/other-writable",
+				 path);
+	*ret = TAKE_PTR(path);
+	return 0;
+}
+
+static int policy_recheck(struct conn *c, const char *flavor, const struct run_req *q, struct rkt_err *err)
+{
+	char *nets[] = { (char *)q->net, NULL };
+	struct pod_request req = {
+		.uid = c->peer.uid,
+		.gids = c->peer.gids,
+		.n_gids = c->peer.n_gids,
+		.stage1 = flavor,
+		.signed_images = true, /* judged when it was prepared */
+		.nets = nets,
+	};
+	struct pod_limits lim;
+	return policy_check_run(c->cfg->policy, &req, &lim, err);
+}
+
+struct started {
+	pid_t pid;
+	int pidfd;
+};
+
+/* Forks the flavor's init as the stage1 ABI says: cwd the pod dir, the
+ * client's stdio, the pod lock inherited as RKT_LOCK_FD, a clean env. */
+static int start_stage1(const char *init, int podfd, const char *uuid, const struct run_req *q,
+			struct started *ret, struct rkt_err *err)
+{
+	char *argv[12];
+	int n = 0;
+	_cleanup_free_ char *net = xasprintf("--net=%s", q->net);
+	_cleanup_free_ char *host = q->hostname ? xasprintf("--hostname=%s", q->hostname) : NULL;
+	argv[n++] = (char *)init;
+	argv[n++] = net;
+	if (q->flags & IPC_RUNF_INTERACTIVE)
+		argv[n++] = "--interactive";
+	if (host)
+		argv[n++] = host;
+	if (q->insecure & IPC_INSECURE_CAPABILITIES)
+		argv[n++] = "--disable-capabilities-restriction";
+	if (q->insecure & IPC_INSECURE_PATHS)
+		argv[n++] = "--disable-paths";
+	if (q->insecure & IPC_INSECURE_SECCOMP)
+		argv[n++] = "--disable-seccomp";
+	argv[n++] = (char *)uuid;
+	argv[n] = NULL;
+	char lockenv[32];
+	snprintf(lockenv, sizeof lockenv, "RKT_LOCK_FD=%d", podfd);
+	char *envp[5] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", lockenv, NULL, NULL, NULL };
+	/* Sanitizer settings are the admin's (the helper's own env), never the client's. */
+	int e = 2;
+	const char *v;
+	_cleanup_free_ char *asan = (v = getenv("ASAN_OPTIONS")) ? xasprintf("ASAN_OPTIONS=%s", v) : NULL;
+	_cleanup_free_ char *ubsan = (v = getenv("UBSAN_OPTIONS")) ? xasprintf("UBSAN_OPTIONS=%s", v) : NULL;
+	if (asan)
+		envp[e++] = asan;
+	if (ubsan)
+		envp[e++] = ubsan;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return rkt_error_errno(err, errno, "cannot fork the stage1");
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (int i = 0; i < 3; i++)
+			if (dup2(q->stdio[i], i) < 0)
+				_exit(254);
+		int fl = fcntl(podfd, F_GETFD);
+		if (fchdir(podfd) < 0 || fl < 0 || fcntl(podfd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+			_exit(254);
+		execve(init, argv, envp);
+		dprintf(2, "rkt-privhelper: cannot execute %s: %s\n", init, strerror(errno));
+		_exit(254);
+	}
+	ret->pid = pid;
+	ret->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (ret->pidfd < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return rkt_error_errno(err, errno, "pidfd_open of the stage1");
+	}
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads one client message while the pod runs: SIGNAL is forwarded to the
+ * stage1 (only the signals that stop a pod); false when the client is gone
+ * or broke the protocol (the pod is then stopped like Ctrl-C on rkt). */
+static bool client_message(struct conn *c, pid_t pid)
+{
+	_cleanup_ipc_msg_ struct ipc_msg m = { 0 };
+	struct rkt_err e = { 0 };
+	enum ipc_state next;
+	int r = ipc_recv(c->fd, c->buf, &m, &e);
+	if (r <= 0 || ipc_check_sender(m.type, IPC_SIDE_CLIENT, &e) < 0 ||
+	    ipc_state_check(c->state, m.type, &next, &e) < 0 || m.type != IPC_SIGNAL)
+		return false;
+	int32_t sig = 0;
+	ipc_msg_get_i32(&m, IPC_TAG_SIGNO, &sig);
+	if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+		kill(pid, sig);
+	return true;
+}
+
+/* Waits for the stage1; returns its exit status (rkt's: the first failing
+ * app's, 128+N for a signal). */
+static int wait_stage1(struct conn *c, const struct started *s)
+{
+	bool client = true;
+	int64_t kill_at = -1;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = s->pidfd, .events = POLLIN },
+				       { .fd = client ? c->fd : -1, .events = POLLIN } };
+		int timeout = kill_at < 0 ? -1 : (int)(kill_at > now_ms() ? kill_at - now_ms() : 0);
+		int r = poll(p, 2, timeout);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			break;
+		if (client && (p[1].revents & (POLLIN | POLLHUP | POLLERR)) && !client_message(c, s->pid)) {
+			client = false;
+			kill(s->pid, SIGTERM);
+			kill_at = now_ms() + STOP_GRACE_MS;
+		}
+		if (kill_at >= 0 && now_ms() >= kill_at) {
+			kill(s->pid, SIGKILL);
+			kill_at = -1;
+		}
+	}
+	int ws = 0;
+	while (waitpid(s->pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			return 254;
+	if (WIFEXITED(ws))
+		return WEXITSTATUS(ws);
+	return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : 254;
+}
+
+struct pod_hold {
+	int pods_fd, podfd;
+	char uuid[POD_UUID_LEN + 1];
+	char *flavor;
+	char *poddir;
+};
+
+/* Finds the pod, checks owner, state and policy, locks it and moves it
+ * from prepared/ to run/ with the lock kept. */
+static int take_pod(struct conn *c, const struct run_req *q, struct pod_hold *h, char **ret_init,
+		    struct rkt_err *e)
+{
+	int r = podgc_open_pods(c->cfg, &h->pods_fd, e);
+	if (r < 0)
+		return r;
+	enum pod_state st;
+	if ((r = pod_lookup(h->pods_fd, q->arg, h->uuid, &st, e)) < 0)
+		return r;
+	h->podfd = podgc_open_pod(h->pods_fd, pod_state_dir(st), h->uuid);
+	if (h->podfd < 0)
+		return rkt_error_errno(e, -h->podfd, "cannot open pod %s", h->uuid);
+	uid_t owner = 0;
+	struct rkt_err oe = { 0 };
+	/* An unreadable owner makes the pod root's. */
+	if (podgc_owner(h->podfd, h->uuid, &owner, &oe) < 0)
+		owner = 0;
+	if ((r = policy_check_owner(owner, c->peer.uid, "run-prepared", h->uuid, e)) < 0)
+		return r;
+	if (st != POD_PREPARED)
+		return rkt_error(e, EINVAL, "pod \"%s\" is not prepared", h->uuid);
+	if ((r = read_small(h->podfd, "stage1-flavor", &h->flavor, e)) < 0)
+		return r;
+	if ((r = policy_recheck(c, h->flavor, q, e)) < 0 || (r = flavor_init(c, h->flavor, ret_init, e)) < 0)
+		return r;
+	if ((r = podgc_lock(h->podfd)) == -EWOULDBLOCK)
+		return rkt_error(e, EBUSY, "pod \"%s\" is currently running", h->uuid);
+	if (r < 0)
+		return rkt_error_errno(e, -r, "cannot lock pod %s", h->uuid);
+	/* Locked; still the pod we checked (not moved or replaced meanwhile)? */
+	char rel[64];
+	struct stat a, b;
+	snprintf(rel, sizeof rel, "prepared/%s", h->uuid);
+	if (fstat(h->podfd, &a) < 0 || fstatat(h->pods_fd, rel, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return rkt_error(e, EINVAL, "pod \"%s\" is not prepared", h->uuid);
+	if ((r = podgc_move(h->pods_fd, "prepared", "run", h->uuid, e)) < 0)
+		return r;
+	h->poddir = xasprintf("%s/pods/run/%s", c->cfg->dir, h->uuid);
+	return 0;
+}
+
+static int answer_result(struct conn *c, const char *uuid, int status, struct rkt_err *err)
+{
+	_cleanup_ipc_msg_ struct ipc_msg m;
+	ipc_msg_init(&m, IPC_RUN_RESULT);
+	ipc_msg_put_i32(&m, IPC_TAG_EXIT_STATUS, status & 0xff);
+	ipc_msg_put_str(&m, IPC_TAG_UUID, uuid);
+	return session_reply(c, &m, err);
+}
+
+/* The run-prepared path; the caller has set the capabilities. */
+static int run_prepared(struct conn *c, const struct run_req *q, struct rkt_err *err)
+{
+	struct pod_hold h = { .pods_fd = -1, .podfd = -1 };
+	struct mounted mt = { 0 };
+	struct rkt_err e = { 0 };
+	_cleanup_free_ char *init = NULL;
+	struct started s = { .pid = -1, .pidfd = -1 };
+	int r = take_pod(c, q, &h, &init, &e);
+	bool moved = r >= 0;
+	if (r >= 0)
+		r = setup_apps(c, h.podfd, h.poddir, !(q->flags & IPC_RUNF_NO_OVERLAY), &mt, &e);
+	if (r >= 0)
+		r = start_stage1(init, h.podfd, h.uuid, q, &s, &e);
+	if (r < 0) {
+		mounted_done(&mt);
+		/* Nothing ran: the pod goes back to prepared/ for another try. */
+		struct rkt_err ignore = { 0 };
+		if (moved)
+			(void)podgc_move(h.pods_fd, "run", "prepared", h.uuid, &ignore);
+		r = session_reply_errno(c, e.code ? e.code : -r, e.msg, err);
+		goto out;
+	}
+	/* A client gone already still gets its pod stopped by wait_stage1. */
+	if (send_event(c, IPC_EV_PREPARED, h.uuid, 0, err) < 0 ||
+	    send_event(c, IPC_EV_STARTED, NULL, s.pid, err) < 0)
+		kill(s.pid, SIGTERM);
+	int status = wait_stage1(c, &s);
+	mounted_done(&mt);
+	close(s.pidfd);
+	/* Closing the lock fd below leaves the pod in run/ unlocked: exited. */
+	struct rkt_err ignore = { 0 };
+	r = 0;
+	if (c->state == IPC_ST_STREAM && answer_result(c, h.uuid, status, &ignore) < 0)
+		r = 0; /* the client left: nobody to tell */
+out:
+	if (h.podfd >= 0)
+		close(h.podfd);
+	if (h.pods_fd >= 0)
+		close(h.pods_fd);
+	free(h.flavor);
+	free(h.poddir);
+	return r;
+}
+
+/* --net: none (default for now) or host; the rest is refused, not ignored. */
+static int parse_nets(struct ipc_msg *m, struct run_req *q, char **owned, struct rkt_err *e)
+{
+	_cleanup_strv_ char **nets = NULL;
+	q->net = "none";
+	if (!ipc_msg_has(m, IPC_TAG_NETS))
+		return 0;
+	if (ipc_msg_get_strv(m, IPC_TAG_NETS, &nets) < 0)
+		return rkt_error(e, EINVAL, "invalid nets field");
+	size_t n = strv_len(nets);
+	if (n == 0)
+		return 0;
+	if (n > 1 || (strcmp(nets[0], "none") && strcmp(nets[0], "host")))
+		return rkt_error(e, EOPNOTSUPP,
+				 "--net=%s: only --net=none and --net=host are supported by this helper",
+				 nets[0]);
+	*owned = xstrdup(nets[0]);
+	q->net = *owned;
+	return 0;
+}
+
+static int keep_run_caps(void)
+{
+	int caps[] = { RUN_CAPS, RUN_CAPS_OPTIONAL };
+	size_t n = sizeof caps / sizeof caps[0];
+	if (prctl(PR_CAPBSET_READ, RUN_CAPS_OPTIONAL, 0, 0, 0) != 1)
+		n--;
+	return session_keep_caps(caps, n);
+}
+
+static void take_stdio(struct ipc_msg *m, unsigned first, struct run_req *q)
+{
+	for (unsigned i = 0; i < 3; i++)
+		q->stdio[i] = ipc_msg_take_fd(m, first + i);
+}
+
+static void close_stdio(struct run_req *q)
+{
+	for (int i = 0; i < 3; i++)
+		if (q->stdio[i] >= 0)
+			close(q->stdio[i]);
+}
+
+int op_run_prepared(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
+{
+	struct run_req q = { .net = "none", .stdio = { -1, -1, -1 } };
+	struct rkt_err e = { 0 };
+	if (keep_run_caps() < 0)
+		return session_reply_errno(c, EPERM, "run-prepared: the helper could not set its capabilities", err);
+	if (ipc_msg_get_str(m, IPC_TAG_UUID, &q.arg) < 0)
+		return rkt_error(err, EBADMSG, "RUN_PREPARED_REQ without a uuid");
+	ipc_msg_get_u32(m, IPC_TAG_RUN_FLAGS, &q.flags);
+	take_stdio(m, 0, &q);
+	int r;
+	if (q.stdio[0] < 0 || q.stdio[1] < 0 || q.stdio[2] < 0)
+		r = rkt_error(err, EBADMSG, "RUN_PREPARED_REQ without its three stdio fds");
+	else if (private_mount_ns(&e) < 0)
+		r = session_reply_errno(c, e.code, e.msg, err);
+	else
+		r = run_prepared(c, &q, err);
+	close_stdio(&q);
+	return r;
+}
+
+int op_run(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
+{
+	struct run_req q = { .net = "none", .stdio = { -1, -1, -1 } };
+	struct rkt_err e = { 0 };
+	_cleanup_free_ char *net = NULL, *init = NULL;
+	if (keep_run_caps() < 0)
+		return session_reply_errno(c, EPERM, "run: the helper could not set its capabilities", err);
+	ipc_msg_get_u32(m, IPC_TAG_RUN_FLAGS, &q.flags);
+	ipc_msg_get_u32(m, IPC_TAG_INSECURE, &q.insecure);
+	if (ipc_msg_has(m, IPC_TAG_HOSTNAME))
+		ipc_msg_get_str(m, IPC_TAG_HOSTNAME, &q.hostname);
+	take_stdio(m, 1, &q);
+	char uuid[POD_UUID_LEN + 1];
+	int r;
+	if (q.stdio[0] < 0 || q.stdio[1] < 0 || q.stdio[2] < 0) {
+		r = rkt_error(err, EBADMSG, "RUN_REQ without its three stdio fds");
+		goto out;
+	}
+	if (parse_nets(m, &q, &net, &e) < 0 || private_mount_ns(&e) < 0) {
+		r = session_reply_errno(c, e.code, e.msg, err);
+		goto out;
+	}
+	/* Flavor and net are judged before anything is rendered; the prepare
+	 * path judges the rest, run_prepared judges it all once more. */
+	const char *flavor = "ns";
+	if (ipc_msg_has(m, IPC_TAG_STAGE1))
+		ipc_msg_get_str(m, IPC_TAG_STAGE1, &flavor);
+	if (policy_recheck(c, flavor, &q, &e) < 0 || flavor_init(c, flavor, &init, &e) < 0) {
+		r = session_reply_errno(c, e.code, e.msg, err);
+		goto out;
+	}
+	r = session_prepare_pod(c, m, uuid, &e, err);
+	if (r > 0)
+		r = session_reply_errno(c, e.code, e.msg, err);
+	if (r != 0)
+		goto out;
+	q.arg = uuid;
+	r = run_prepared(c, &q, err);
+out:
+	close_stdio(&q);
+	return r;
+}

@@ -1,0 +1,170 @@
+#!/bin/bash
+# rkt run / run-prepared through the helper (issue 5 "Flow"): the helper
+# prepares (or takes a prepared) pod, mounts its apps, runs the ns stage1
+# with the client's stdio and streams the pod's result back; signals and a
+# vanished client stop the pod; the pod ends in run/ unlocked (exited).
+. "$(dirname "$0")/lib.sh"
+if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
+ensure_groups_and_users
+make_tree
+
+HELPER=$BUILD/bin/rkt-privhelper
+INIT=$BUILD/stage1/ns/init
+SOCK=$T/sock
+HLOG=$T/helper.log
+M=$U_MEMBER
+if [ ! -x "$HELPER" ] || [ ! -x "$INIT" ]; then
+	skip "rkt-privhelper or stage1/ns/init not built in $BUILD"
+	done_testing
+	exit $?
+fi
+
+HELPER_PID=
+start_helper() {
+	: >"$HLOG"
+	# The helper passes its sanitizer settings to the stage1, whose apps run
+	# under seccomp: LeakSanitizer cannot (DESIGN §13).
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=0 "$HELPER" --listen "$SOCK" --dir "$T/data" --local-config "$T/etc" --system-config "$T/sys" \
+		"$@" 2>"$HLOG" &
+	HELPER_PID=$!
+	local i
+	for i in $(seq 100); do
+		[ -S "$SOCK" ] && grep -q listening "$HLOG" && return 0
+		kill -0 "$HELPER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	diag "helper did not start: $(cat "$HLOG")"
+	return 1
+}
+stop_helper() {
+	[ -n "$HELPER_PID" ] || return 0
+	kill "$HELPER_PID" 2>/dev/null
+	wait "$HELPER_PID" 2>/dev/null
+	HELPER_PID=
+}
+trap 'stop_helper; cleanup_tree' EXIT
+rp() { # rp USER ARGS...: rkt against the test helper
+	local u=$1
+	shift
+	rkt_as "$u" --privhelper-socket="$SOCK" "$@"
+}
+# rc_of DESC WANT_RC WANT_OUT CMD...: exit status and exact stdout.
+rc_of() {
+	local d=$1 want=$2 wout=$3 rc
+	shift 3
+	OUT=$("$@" 2>"$T/err"); rc=$?
+	if [ "$rc" -eq "$want" ] && [ "$OUT" = "$wout" ]; then ok "$d"; else
+		not_ok "$d"
+		diag "exit $rc (want $want), stdout: $(printf '%s' "$OUT" | head -3), stderr: $(head -3 "$T/err")"
+	fi
+}
+no_pod_mounts() { ! grep -q "$T/data/pods" /proc/self/mountinfo; }
+
+mkdir -p "$T/sys/stage1/ns"
+install -m 0755 "$INIT" "$T/sys/stage1/ns/init"
+IMG=$T/work/imgs
+mkdir -p "$IMG"
+chmod 755 "$IMG"
+mkaci -o "$IMG/echo.aci" --name localhost/run/echo --exec "/bin/echo hello from a pod"
+mkaci -o "$IMG/three.aci" --name localhost/run/three --exec "/bin/sh -c 'sleep 1; echo three; exit 3'"
+mkaci -o "$IMG/sleep.aci" --name localhost/run/sleep --exec "/bin/sleep 100"
+chmod 644 "$IMG"/*
+POL=$T/pol
+mkdir -p "$POL"
+chmod 755 "$POL"
+cat >"$POL/grant.json" <<EOF
+{"rktKind": "privhelper-policy", "rktVersion": "v1",
+ "run": [{"groups": ["rkt"], "signedImagesOnly": false, "stage1": ["ns"], "net": ["none"], "insecureOptions": ["image"]}]}
+EOF
+chmod 644 "$POL"/*.json
+check "the helper starts with a policy granting group rkt" start_helper --policy "$POL/grant.json"
+I=--insecure-options=image
+
+rc_of "rkt run: one app, its output on stdout, exit 0" 0 "hello from a pod" \
+	rp root $I run --uuid-file-save="$T/work/u1" "$IMG/echo.aci"
+U1=$(cat "$T/work/u1" 2>/dev/null)
+check "…--uuid-file-save written with the pod's UUID" like "^[0-9a-f-]{36}$" "$U1"
+check "…the pod sits in run/ unlocked (exited)" test -d "$T/data/pods/run/$U1"
+expect_ok "…rkt status works" rp root status "$U1"
+check "…status: state=exited, app-echo=0" bash -c 'grep -qx state=exited <<<"$1" && grep -qx app-echo=0 <<<"$1"' _ "$OUT"
+check "…no mount of the pod remains" no_pod_mounts
+
+rc_of "rkt run: an app exiting 3 makes rkt exit 3" 3 "three" rp root $I run "$IMG/three.aci"
+OUT2=$(rp root $I run --uuid-file-save="$T/work/u2" "$IMG/echo.aci" "$IMG/three.aci" 2>"$T/err"); RC2=$?
+diag "two-app pod: exit $RC2, stderr: $(head -3 "$T/err")"
+check "two apps: both outputs, the failing app's status wins (3)" bash -c \
+	'[ "$1" = 3 ] && grep -qx "hello from a pod" <<<"$2" && grep -qx three <<<"$2"' _ "$RC2" "$OUT2"
+expect_ok "…status of the two-app pod" rp root status "$(cat "$T/work/u2")"
+check "…app-echo=0 and app-three=3" bash -c 'grep -qx app-echo=0 <<<"$1" && grep -qx app-three=3 <<<"$1"' _ "$OUT"
+
+OUT=$(printf 'echo read from stdin\n' | rp root $I run --interactive "$IMG/echo.aci" --exec /bin/sh 2>"$T/err"); RC=$?
+check "--interactive: the app reads rkt's stdin" test "$RC:$OUT" = "0:read from stdin" || diag "exit $RC: $OUT $(head -3 "$T/err")"
+
+# ---- prepare + run-prepared ---------------------------------------------------
+expect_ok "prepare a pod" rp root $I prepare --quiet "$IMG/echo.aci"
+UP=$OUT
+rc_of "run-prepared runs it: output and exit 0" 0 "hello from a pod" rp root run-prepared "$UP"
+expect_ok "…status after run-prepared" rp root status "$UP"
+check "…state=exited, app-echo=0" bash -c 'grep -qx state=exited <<<"$1" && grep -qx app-echo=0 <<<"$1"' _ "$OUT"
+expect_fail "run-prepared on a pod that is not prepared" 254 "pod \"$UP\" is not prepared" \
+	rp root run-prepared "$UP"
+
+# ---- members ------------------------------------------------------------------
+rc_of "a member granted by the policy runs a pod" 0 "hello from a pod" rp "$M" $I run "$IMG/echo.aci"
+expect_ok "root prepares a pod" rp root $I prepare --quiet "$IMG/echo.aci"
+UR=$OUT
+expect_fail "a member cannot run-prepared root's prepared pod" 254 "denied|not the owner|owner" \
+	rp "$M" run-prepared "$UR"
+check "…the pod stays prepared" test -d "$T/data/pods/prepared/$UR"
+expect_fail "a net the stage1 lacks is refused clearly" 254 "--net=default: not supported" \
+	rp root $I run --net=default "$IMG/echo.aci"
+NPREP=$(ls "$T/data/pods/prepared" | wc -l)
+expect_fail "a stage1 flavor the helper lacks is refused, naming it" 254 'stage1 flavor "nosuch" is not installed' \
+	rp root $I run --stage1-name=nosuch "$IMG/echo.aci"
+check "…and no pod was prepared for it" test "$(ls "$T/data/pods/prepared" | wc -l)" -eq "$NPREP"
+expect_fail "a net the policy does not grant is refused for a member" 254 'denied by policy: .*net "host"' \
+	rp "$M" $I run --net=host "$IMG/echo.aci"
+expect_fail "--dns is refused clearly" 254 "not supported yet" rp root $I run --dns=1.1.1.1 "$IMG/echo.aci"
+
+# ---- stopping -----------------------------------------------------------------
+wait_file() { local i; for i in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
+pod_running() { rp root status "$1" 2>/dev/null | grep -qx state=running; }
+wait_running() { local i; for i in $(seq 100); do pod_running "$1" && return 0; sleep 0.1; done; return 1; }
+rm -f "$T/work/us"
+rp root $I run --uuid-file-save="$T/work/us" "$IMG/sleep.aci" >/dev/null 2>&1 &
+RUNPID=$!
+wait_file "$T/work/us"
+US=$(cat "$T/work/us")
+check "a sleep 100 pod is running" wait_running "$US"
+# rkt_as wraps rkt in timeout/setpriv: signal rkt itself.
+kill -TERM "$(pgrep -f -n -- "uuid-file-save=$T/work/us")"
+SECONDS=0
+wait "$RUNPID"
+RCS=$?
+check "SIGTERM to rkt run stops the pod quickly (rkt exited $RCS after ${SECONDS}s)" test "$SECONDS" -lt 30
+expect_ok "…status" rp root status "$US"
+check "…the pod is exited" like "state=exited" "$OUT"
+check "…no mount of the pod remains" no_pod_mounts
+
+rm -f "$T/work/uk"
+rp root $I run --uuid-file-save="$T/work/uk" "$IMG/sleep.aci" >/dev/null 2>&1 &
+RUNPID=$!
+wait_file "$T/work/uk"
+UK=$(cat "$T/work/uk")
+check "another sleep 100 pod is running" wait_running "$UK"
+kill -KILL "$(pgrep -f -n -- "uuid-file-save=$T/work/uk")"
+wait "$RUNPID" 2>/dev/null
+stopped() { local i; for i in $(seq 150); do pod_running "$1" || return 0; sleep 0.1; done; return 1; }
+check "killing the client (SIGKILL) stops the pod" stopped "$UK"
+expect_ok "…status" rp root status "$UK"
+check "…the pod is exited" like "state=exited" "$OUT"
+check "no mount of any pod remains" no_pod_mounts
+
+expect_ok "rkt gc --grace-period=0" rp root gc --grace-period=0
+# gc marks exited pods (exited-garbage) and sweeps in one run; a pod marked
+# in the same clock tick as the sweep starts is left for the next run.
+rp root gc --grace-period=0 >/dev/null 2>&1
+check "…removes the exited pods" bash -c '[ ! -e "$1/run/$2" ] && [ ! -e "$1/exited-garbage/$2" ] && [ ! -e "$1/run/$3" ]' _ "$T/data/pods" "$U1" "$UK"
+stop_helper
+check "the helper logged no protocol violation" bash -c '! grep -q "closing the connection" "$1"' _ "$HLOG" || diag "$(grep "closing" "$HLOG" | head -3)"
+done_testing
