@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -301,6 +302,9 @@ static int start_stage1(const char *init, int podfd, const char *uuid, const str
 		envp[e++] = asan;
 	if (ubsan)
 		envp[e++] = ubsan;
+	/* dup2 onto 0-2 below must not clobber the lock or the client's fds. */
+	if (podfd < 3 || q->stdio[0] < 3 || q->stdio[1] < 3 || q->stdio[2] < 3)
+		return rkt_error(err, EBADF, "the session runs without fds 0-2 open");
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0)
@@ -312,6 +316,10 @@ static int start_stage1(const char *init, int podfd, const char *uuid, const str
 		for (int i = 0; i < 3; i++)
 			if (dup2(q->stdio[i], i) < 0)
 				_exit(254);
+		/* Only stdio and the lock reach the stage1: never the client
+		 * connection or anything else the session holds. */
+		if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+			_exit(254);
 		int fl = fcntl(podfd, F_GETFD);
 		if (fchdir(podfd) < 0 || fl < 0 || fcntl(podfd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
 			_exit(254);

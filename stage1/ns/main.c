@@ -6,8 +6,9 @@
  * namespaces to own the pod's cgroups and the pod lock (RKT_LOCK_FD), and
  * clones the pod's PID 1 into new mount, pid, uts, ipc and (unless
  * --net=host) net namespaces; with --netns=PATH (the helper's CNI-prepared
- * netns, privhelper/session/net.h) PID 1 joins that one instead. Exit status: the first failing app's, 0 when
- * all succeed, 254 when the pod cannot start. */
+ * netns, privhelper/session/net.h) PID 1 joins that one instead. Exit
+ * status: the first failing app's, 0 when all succeed, 254 when the pod
+ * cannot start. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

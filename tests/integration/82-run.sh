@@ -100,6 +100,12 @@ check "…app-echo=0 and app-three=3" bash -c 'grep -qx app-echo=0 <<<"$1" && gr
 OUT=$(printf 'echo read from stdin\n' | rp root $I run --interactive "$IMG/echo.aci" --exec /bin/sh 2>"$T/err"); RC=$?
 check "--interactive: the app reads rkt's stdin" test "$RC:$OUT" = "0:read from stdin" || diag "exit $RC: $OUT $(head -3 "$T/err")"
 
+# Root without a listening helper: rkt starts a session for this one command
+# (the stage1 gets the session's sanitizer settings: no LeakSanitizer).
+OUT=$(ASAN_OPTIONS=abort_on_error=1:detect_leaks=0 rkt_as root $I --privhelper-socket="$T/nosock" \
+	run "$IMG/echo.aci" 2>"$T/err"); RC=$?
+check "root runs a pod without a helper daemon" test "$RC:$OUT" = "0:hello from a pod" || diag "exit $RC: $OUT $(head -3 "$T/err")"
+
 # ---- prepare + run-prepared ---------------------------------------------------
 expect_ok "prepare a pod" rp root $I prepare --quiet "$IMG/echo.aci"
 UP=$OUT

@@ -214,7 +214,7 @@ printf '{ "name": "broken", "type": "bridge", "bridge": "rktitbr1", "ipam": { "t
 setup default broken
 want "a failing ADD is reported with the plugin's message" 254 'network "broken": CNI ADD'
 check "failing ADD: default's lease released, netns gone" \
-	[ -z "$(ls "$T/data/cni/networks/default" 2>/dev/null | grep '^172')" -a ! -e "/run/netns/rkt-$UUID" -a ! -e "$POD/net-info.json" ]
+	[ -z "$(find "$T/data/cni/networks/default" -name '172.*' 2>/dev/null)" -a ! -e "/run/netns/rkt-$UUID" -a ! -e "$POD/net-info.json" ]
 rm -f "$T/etc/net.d/30-broken.conf"
 inhost ip link delete rktitbr1 2>/dev/null
 
