@@ -180,22 +180,6 @@ void format_duration(int64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "%ss", sec);
 }
 
-void format_size_iec(uint64_t bytes, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	if (bytes < 1024) {
-		snprintf(buf, len, "%" PRIu64 " B", bytes);
-		return;
-	}
-	double v = (double)bytes;
-	size_t u = 0;
-	while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%.1f %s", v, units[u]);
-}
-
 int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

@@ -27,8 +27,6 @@ bool strv_contains(char *const *v, const char *s);
 int parse_duration_ns(const char *s, int64_t *ret_ns);
 /* Formats like Go's time.Duration.String(): "30m0s", "24h0m0s", "0s". */
 void format_duration(int64_t ns, char *buf, size_t len);
-/* IEC size as rkt's image list shows it: "1.2 MiB", "512 B". */
-void format_size_iec(uint64_t bytes, char *buf, size_t len);
 
 /* Reads at most max bytes of fd into a NUL-terminated heap buffer.
  * -EFBIG when the file is longer than max. */

@@ -49,18 +49,6 @@ static void test_duration_format(void **state)
 	assert_string_equal(b, "1.5s");
 }
 
-static void test_size_iec(void **state)
-{
-	(void)state;
-	char b[32];
-	format_size_iec(512, b, sizeof b);
-	assert_string_equal(b, "512 B");
-	format_size_iec(1536, b, sizeof b);
-	assert_string_equal(b, "1.5 KiB");
-	format_size_iec(3u << 20, b, sizeof b);
-	assert_string_equal(b, "3.0 MiB");
-}
-
 static void test_atomic_write(void **state)
 {
 	(void)state;
@@ -107,7 +95,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_duration_parse), cmocka_unit_test(test_duration_format),
-		cmocka_unit_test(test_size_iec),       cmocka_unit_test(test_atomic_write),
+		cmocka_unit_test(test_atomic_write),
 		cmocka_unit_test(test_error_objects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

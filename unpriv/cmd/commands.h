@@ -47,8 +47,6 @@ int pod_info_load(int pods_fd, const char *uuid, enum pod_state st, struct pod_i
 		  struct rkt_err *err);
 void pod_info_done(struct pod_info *p);
 struct json_t *pod_info_json(const struct pod_info *p);
-/* Go's "2006-01-02 15:04:05.999 -0700 MST" in local time. */
-void pod_time_full(int64_t ns, char *buf, size_t len);
 /* "name:ip4=A.B.C.D, ..." as rkt's fmtNets. */
 char *pod_nets_text(const struct pod_info *p);
 /* Prints a JSON value as Go's json.Marshal / MarshalIndent(v, "", "\t"). */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "unpriv/cli/humanize.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 
@@ -31,48 +32,15 @@ const struct flag_spec cmd_list_flags[] = {
 static const char *const state_dirs[] = { "embryo", "prepare", "prepared", "run", "exited-garbage",
 					  "garbage" };
 
-/* humanize.Time: "now", "1 second ago", "3 minutes ago", "2 weeks from now". */
-static void reltime(int64_t then_ns, int64_t now_ns, char *buf, size_t len)
-{
-	const int64_t S = 1000000000LL, MIN = 60 * S, H = 60 * MIN, D = 24 * H, W = 7 * D,
-		      MON = 30 * D, Y = 12 * MON;
-	const struct {
-		int64_t upto, div;
-		const char *text;
-	} mags[] = {
-		{ S, 0, "now" },	    { 2 * S, 0, "1 second" },  { MIN, S, "seconds" },
-		{ 2 * MIN, 0, "1 minute" }, { H, MIN, "minutes" },    { 2 * H, 0, "1 hour" },
-		{ D, H, "hours" },	    { 2 * D, 0, "1 day" },     { W, D, "days" },
-		{ 2 * W, 0, "1 week" },	    { MON, W, "weeks" },       { 2 * MON, 0, "1 month" },
-		{ Y, MON, "months" },	    { 18 * MON, 0, "1 year" }, { 2 * Y, 0, "2 years" },
-		{ 37 * Y, Y, "years" },	    { INT64_MAX, 0, "a long while" },
-	};
-	const char *lbl = "ago";
-	int64_t diff = now_ns - then_ns;
-	if (then_ns > now_ns) {
-		lbl = "from now";
-		diff = then_ns - now_ns;
-	}
-	size_t i = 0;
-	while (i + 1 < sizeof mags / sizeof mags[0] && mags[i].upto <= diff)
-		i++;
-	if (i == 0)
-		snprintf(buf, len, "now");
-	else if (mags[i].div)
-		snprintf(buf, len, "%lld %s %s", (long long)(diff / mags[i].div), mags[i].text, lbl);
-	else
-		snprintf(buf, len, "%s %s", mags[i].text, lbl);
-}
-
 static char *time_cell(int64_t ns, int64_t now)
 {
 	char buf[96];
 	if (!ns)
 		return xstrdup("");
 	if (opt_full)
-		pod_time_full(ns, buf, sizeof buf);
+		format_go_time(ns, buf, sizeof buf);
 	else
-		reltime(ns, now, buf, sizeof buf);
+		humanize_reltime(ns, now, buf, sizeof buf);
 	return xstrdup(buf);
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "unpriv/cli/humanize.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "unpriv/cli/privhelper_client.h"
@@ -203,29 +204,6 @@ int pod_resolve(int pods_fd, const char *arg, struct pod_info *ret, struct rkt_e
 	if (r < 0)
 		return rkt_error_wrap(err, "problem retrieving pod");
 	return pod_info_load(pods_fd, uuid, st, ret, err);
-}
-
-void pod_time_full(int64_t ns, char *buf, size_t len)
-{
-	if (ns == 0) {
-		snprintf(buf, len, "0001-01-01 00:00:00 +0000 UTC"); /* Go's zero time */
-		return;
-	}
-	time_t sec = (time_t)(ns / 1000000000LL);
-	long frac = (long)(ns % 1000000000LL);
-	struct tm tm;
-	localtime_r(&sec, &tm);
-	char date[32], zone[32], fs[8] = "";
-	strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
-	strftime(zone, sizeof zone, "%z %Z", &tm);
-	int ms = (int)(frac / 1000000);
-	if (ms) {
-		/* Go's ".999": milliseconds without trailing zeros */
-		snprintf(fs, sizeof fs, ".%03d", ms);
-		for (size_t l = strlen(fs); fs[l - 1] == '0'; l--)
-			fs[l - 1] = '\0';
-	}
-	snprintf(buf, len, "%s%s %s", date, fs, zone);
 }
 
 char *pod_nets_text(const struct pod_info *p)
@@ -421,12 +399,12 @@ static void print_status(const struct pod_info *p)
 	char t[96];
 	enum pod_state s = p->state;
 	printf("state=%s\n", pod_state_name(s));
-	pod_time_full(p->created_ns, t, sizeof t);
+	format_go_time(p->created_ns, t, sizeof t);
 	printf("created=%s\n", t);
 	bool after_run = s == POD_RUNNING || s == POD_EXITED || s == POD_EXITED_DELETING ||
 			 s == POD_EXITED_GARBAGE || s == POD_DELETING || s == POD_GARBAGE;
 	if (after_run && p->started_ns) {
-		pod_time_full(p->started_ns, t, sizeof t);
+		format_go_time(p->started_ns, t, sizeof t);
 		printf("started=%s\n", t);
 	}
 	if (s == POD_RUNNING || s == POD_EXITED) {
@@ -477,10 +455,10 @@ static int status_via_helper(const char *arg, struct rkt_err *err)
 	ipc_msg_get_u64(&ans, IPC_TAG_CREATED_NS, &created);
 	ipc_msg_get_u64(&ans, IPC_TAG_STARTED_NS, &started);
 	printf("state=%s\n", state);
-	pod_time_full((int64_t)created, t, sizeof t);
+	format_go_time((int64_t)created, t, sizeof t);
 	printf("created=%s\n", t);
 	if (started) {
-		pod_time_full((int64_t)started, t, sizeof t);
+		format_go_time((int64_t)started, t, sizeof t);
 		printf("started=%s\n", t);
 	}
 	if (ipc_msg_get_i32(&ans, IPC_TAG_PID, &pid) == 0 && pid > 0)
