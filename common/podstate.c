@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -80,6 +81,20 @@ int pod_lookup(int pods_dirfd, const char *arg, char ret_uuid[POD_UUID_LEN + 1],
 	for (size_t i = 0; i < alen; i++)
 		if (!(isdigit((unsigned char)arg[i]) || (arg[i] >= 'a' && arg[i] <= 'f') || arg[i] == '-'))
 			return rkt_error(err, EINVAL, "no matches found for \"%s\"", arg);
+	if (pod_uuid_valid(arg)) {
+		/* A whole UUID needs no directory walk: ask each state dir. */
+		for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+			char rel[64];
+			struct stat st;
+			snprintf(rel, sizeof rel, "%s/%s", dirs[d].dir, arg);
+			if (fstatat(pods_dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+				continue;
+			memcpy(ret_uuid, arg, POD_UUID_LEN + 1);
+			*ret_state = is_locked(pods_dirfd, rel) ? dirs[d].locked : dirs[d].unlocked;
+			return 0;
+		}
+		return rkt_error(err, ENOENT, "no matches found for \"%s\"", arg);
+	}
 	int matches = 0;
 	for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
 		int fd = openat(pods_dirfd, dirs[d].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -8,6 +8,7 @@
  * no_new_privs and only the capabilities extraction needs. */
 #include <cap-ng.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <linux/capability.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
+#include "common/util.h"
 #include "privhelper/render/render.h"
 
 #define PROG "rkt-privhelper-render"
@@ -102,6 +105,25 @@ static int sandbox(void)
 	return 0;
 }
 
+/* tree/by-image/<key> names the tree of an image without dependencies, so
+ * the session can find it without starting this program (whose libraries
+ * cost more than the rest of a prepare). Images with dependencies are left
+ * out: their tree depends on what the store resolves each dependency to. A
+ * failure only costs the fast path. */
+static void remember_tree(const struct render_config *cfg, const char *key,
+			  const struct render_result *res)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/tree/by-image", cfg->dir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return;
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	_cleanup_free_ char *line = xasprintf("%s %d\n", res->tree_id, res->is_signed ? 1 : 0);
+	struct rkt_err ignored = { 0 };
+	(void)write_file_atomic_at(dfd, key, line, strlen(line), 0600, &ignored);
+}
+
 int main(int argc, char **argv)
 {
 	struct render_config cfg = { 0 };
@@ -122,6 +144,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		return EXIT_FAIL;
 	}
+	if (!res.deps || !res.deps[0])
+		remember_tree(&cfg, key, &res);
 	printf("tree=%s signed=%d image=%s name=%s\n", res.tree_id, res.is_signed ? 1 : 0, key,
 	       res.name);
 	for (char **d = res.deps; d && *d; d++)

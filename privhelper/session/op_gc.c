@@ -177,6 +177,9 @@ static void sweep(struct gc *g, int64_t grace_ns)
 {
 	char grace[32];
 	format_duration(grace_ns, grace, sizeof grace);
+	/* Ages are taken after marking: a pod marked by this very run has
+	 * age >= 0 and goes at once with --grace-period=0. */
+	g->now = now_realtime_ns();
 	_cleanup_strv_ char **eg = list_dir(g->pods_fd, "exited-garbage", is_uuid);
 	for (size_t i = 0; eg && eg[i]; i++) {
 		_cleanup_close_ int fd = take_pod(g, "exited-garbage", eg[i]);

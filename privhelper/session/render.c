@@ -183,11 +183,43 @@ static void exec_renderer(const char *path, char *const *argv, int out_fd, int e
 	_exit(254);
 }
 
+/* The fast path for an image rendered before (written by the renderer in
+ * tree/by-image/<key>, root's 0700 tree dir): "deps-sha512-<64 hex> <0|1>".
+ * A hit needs the tree's `rendered` marker and, for an unsigned tree, the
+ * caller's leave to use unsigned images; anything else asks the renderer. */
+static bool cached_tree(struct conn *c, const char *key, bool allow_unsigned, char *ret_tree_id,
+			bool *ret_signed)
+{
+	_cleanup_free_ char *tree = xasprintf("%s/tree", c->cfg->dir);
+	_cleanup_close_ int tfd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tfd < 0)
+		return false;
+	_cleanup_free_ char *rel = xasprintf("by-image/%s", key);
+	_cleanup_close_ int fd = openat(tfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char line[160];
+	ssize_t n = fd < 0 ? -1 : read(fd, line, sizeof line - 1);
+	size_t tl = strlen(TREE_ID_PREFIX) + 64;
+	if (n != (ssize_t)tl + 3 || strncmp(line, TREE_ID_PREFIX, strlen(TREE_ID_PREFIX)) != 0 ||
+	    !hex_run(line + strlen(TREE_ID_PREFIX), 64) || line[tl] != ' ' ||
+	    (line[tl + 1] != '0' && line[tl + 1] != '1') || line[tl + 2] != '\n')
+		return false;
+	bool is_signed = line[tl + 1] == '1';
+	line[tl] = '\0';
+	_cleanup_free_ char *marker = xasprintf("%s/rendered", line);
+	if ((!is_signed && !allow_unsigned) || faccessat(tfd, marker, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	memcpy(ret_tree_id, line, tl + 1);
+	*ret_signed = is_signed;
+	return true;
+}
+
 int session_render_image(struct conn *c, const char *key, bool allow_unsigned,
 			 char *ret_tree_id, bool *ret_signed, struct rkt_err *err)
 {
 	if (!key || !is_key(key, strlen(key)))
 		return rkt_error(err, EINVAL, "invalid image ID \"%s\"", key ? key : "");
+	if (cached_tree(c, key, allow_unsigned, ret_tree_id, ret_signed))
+		return 0;
 	_cleanup_free_ char *path = find_renderer();
 	const char *argv[] = { RENDER_PROG,
 			       "--dir", c->cfg->dir,

@@ -207,7 +207,11 @@ awk -v k="$rss" 'BEGIN { m = k / 1024; printf "helper-idle-rss: ours %.2f MiB, p
 # tree's rootfs (issue 4: the tree is root-owned and keyed by ID, so a
 # prepare neither re-hashes nor copies; goal <= 0.2).
 R=("$rkt" --dir="$H/data" --local-config="$H/etc" --system-config="$H/sys" --privhelper-socket="$H/sock")
-key=$("${R[@]}" --insecure-options=image fetch --full "$S/img.aci" 2>/dev/null) ||
+# A rootfs-like image (perf-anchors.md §2: 16,384 small files and six large
+# ones), since `cp -a` of one big file is just a copy_file_range.
+/usr/bin/python3 "$top/tests/fixtures/mkaci.py" -o "$S/tree.aci" --name localhost/bench/tree \
+	--size-mib "$SIZE_MIB" --files 16384
+key=$("${R[@]}" --insecure-options=image fetch --full "$S/tree.aci" 2>/dev/null) ||
 	{ echo "bench: fetch into the helper's store failed" >&2; exit 1; }
 "${R[@]}" --insecure-options=image prepare "$key" >/dev/null 2>"$H/prepare.err" ||
 	{ echo "bench: first prepare failed: $(tail -1 "$H/prepare.err")" >&2; exit 1; }
