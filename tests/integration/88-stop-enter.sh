@@ -227,6 +227,27 @@ expect_fail "…with rkt's message" 254 'no command specified, assuming "/bin/ba
 expect_ok "root stops the two-app pod" rp root stop "$U5"
 check "…and it ends" pod_wait "$P5" 5
 
+# ---- a pod started by rkt run (item 50) -------------------------------------------
+wait_file() { local i; for i in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
+wait_running() { local i; for i in $(seq 100); do [ "$(state_of "$1")" = running ] && return 0; sleep 0.1; done; return 1; }
+if "$RKT_BIN" help run >/dev/null 2>&1; then
+	rp root --insecure-options=image run --uuid-file-save="$T/work/ur" "$IMG/sleeper.aci" \
+		>/dev/null 2>"$T/run.err" &
+	RUNPID=$!
+	wait_file "$T/work/ur"
+	UR=$(cat "$T/work/ur" 2>/dev/null)
+	check "rkt run starts a sleep 100 pod" wait_running "$UR"
+	expect_ok "enter works on it" rp root enter "$UR" /bin/hostname
+	check "…inside the pod" [ "$OUT" = "rkt-$UR" ]
+	expect_ok "stop works on it" rp root stop "$UR"
+	check "…printing the quoted UUID" [ "$OUT" = "\"$UR\"" ]
+	wait "$RUNPID"
+	check "…and rkt run exits 0" [ $? -eq 0 ]
+	check "…the pod is exited" [ "$(state_of "$UR")" = exited ]
+else
+	skip "rkt run is not built: no run-started pod"
+fi
+
 check "the helper still serves after all of it" kill -0 "$HELPER_PID"
 stop_helper
 done_testing
