@@ -154,19 +154,9 @@ int op_stop(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 	char uuid[POD_UUID_LEN + 1] = "";
 	enum pod_state st;
 	int r = podgc_open_pods(c->cfg, &pods_fd, &e);
-	if (r >= 0)
-		r = pod_lookup(pods_fd, arg, uuid, &st, &e);
-	if (r < 0)
-		return session_reply_errno(c, e.code ? e.code : -r, e.msg, err);
-	_cleanup_close_ int pod = podgc_open_pod(pods_fd, pod_state_dir(st), uuid);
+	_cleanup_close_ int pod = r < 0 ? r : podgc_open_owned(pods_fd, arg, "stop", c->peer.uid, uuid, &st, &e);
 	if (pod < 0)
-		return session_reply_errno(c, -pod, "stop: the pod changed state; try again", err);
-	uid_t owner = 0;
-	struct rkt_err oe = { 0 };
-	if (podgc_owner(pod, uuid, &owner, &oe) < 0)
-		owner = 0; /* unreadable owner: the pod is root's */
-	if (policy_check_owner(owner, c->peer.uid, "stop", uuid, &e) < 0)
-		return session_reply_errno(c, e.code, e.msg, err);
+		return session_reply_errno(c, e.code ? e.code : -pod, e.msg, err);
 	char msg[128];
 	if (st == POD_EXITED || (st == POD_RUNNING && !session_pod_locked(pod))) {
 		snprintf(msg, sizeof msg, "pod \"%s\" is already stopped", uuid);

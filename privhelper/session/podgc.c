@@ -86,6 +86,27 @@ int podgc_owner(int pod_fd, const char *uuid, uid_t *ret, struct rkt_err *err)
 	return 0;
 }
 
+int podgc_open_owned(int pods_fd, const char *arg, const char *op, uid_t caller,
+		     char uuid[POD_UUID_LEN + 1], enum pod_state *ret_state, struct rkt_err *err)
+{
+	int r = pod_lookup(pods_fd, arg, uuid, ret_state, err);
+	if (r < 0)
+		return r;
+	int pod = podgc_open_pod(pods_fd, pod_state_dir(*ret_state), uuid);
+	if (pod < 0)
+		return rkt_error(err, -pod, "%s: the pod changed state; try again", op);
+	uid_t owner = 0;
+	struct rkt_err oe = { 0 };
+	if (podgc_owner(pod, uuid, &owner, &oe) < 0)
+		owner = 0;
+	r = policy_check_owner(owner, caller, op, uuid, err);
+	if (r < 0) {
+		close(pod);
+		return r;
+	}
+	return pod;
+}
+
 int podgc_lock(int pod_fd)
 {
 	return flock(pod_fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "common/podstate.h"
 #include "privhelper/session/session.h"
 
 /* <dir>/pods of the helper's own --dir (never a client path). */
@@ -17,6 +18,12 @@ int podgc_owner(int pod_fd, const char *uuid, uid_t *ret, struct rkt_err *err);
 /* Exclusive non-blocking flock on the pod dir: 0, -EWOULDBLOCK when
  * someone holds it (running, preparing, being deleted). */
 int podgc_lock(int pod_fd);
+/* Resolves arg to one pod beneath pods_fd, opens it and checks that the
+ * caller (the kernel's uid) owns it; a pod whose owner cannot be read is
+ * root's. Returns the pod's fd, or a negative errno with err set (rkt's
+ * lookup messages, or "<op>: denied by policy: ..."). */
+int podgc_open_owned(int pods_fd, const char *arg, const char *op, uid_t caller,
+		     char uuid[POD_UUID_LEN + 1], enum pod_state *ret_state, struct rkt_err *err);
 /* Renames pods/<from>/<uuid> to pods/<to>/<uuid>, then syncs both dirs. */
 int podgc_move(int pods_fd, const char *from, const char *to, const char *uuid,
 	       struct rkt_err *err);
