@@ -22,7 +22,7 @@ static int mode_parse(const char *v, size_t n, bool resolv, enum dns_mode *ret)
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
 		if (strlen(modes[i].name) != n || strncmp(v, modes[i].name, n) != 0)
 			continue;
-		/* hosts has no "none": the image's file or the stub is the floor. */
+		/* hosts has no "none": the image's file or the localhost fallback is the floor. */
 		if (!resolv && modes[i].mode == DNS_MODE_NONE)
 			return -EINVAL;
 		*ret = modes[i].mode;

@@ -32,7 +32,7 @@ struct dns_hosts_entry {
 	const char *name;
 };
 
-/* fallback (the stub or stage1's hosts-fallback; NULL = none) then
+/* fallback (the localhost lines or stage1's hosts-fallback; NULL = none) then
  * "# Added by rkt run --hosts-entry" and one line per IP, in first-seen
  * order, holding its names in the given order (rkt appends a repeated IP's
  * names to its line). */
