@@ -167,7 +167,7 @@ static void collect(struct gc *g, const char *dir, const char *uuid)
 {
 	struct rkt_err e = { 0 };
 	out_line(g, IPC_LINE_STDOUT, "Garbage collecting pod \"%s\"", uuid);
-	if (podgc_delete(g->pods_fd, dir, uuid, &e) < 0)
+	if (podgc_delete(g->c->cfg, g->pods_fd, dir, uuid, &e) < 0)
 		out_line(g, IPC_LINE_FAILED, "unable to delete pod \"%s\": %s", uuid, e.msg);
 }
 

@@ -83,7 +83,7 @@ static int rm_once(struct conn *c, int pods_fd, const char *arg, char uuid[POD_U
 	const char *to = garbage_dir(dir);
 	if (strcmp(dir, to) != 0 && (r = podgc_move(pods_fd, dir, to, uuid, e)) < 0)
 		return r;
-	return podgc_delete(pods_fd, to, uuid, e);
+	return podgc_delete(c->cfg, pods_fd, to, uuid, e);
 }
 
 int op_rm(struct conn *c, struct ipc_msg *m, struct rkt_err *err)

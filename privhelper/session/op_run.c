@@ -32,6 +32,7 @@
 #include "ipc/ipc.h"
 #include "policy/policy.h"
 #include "privhelper/session/podgc.h"
+#include "privhelper/session/net.h"
 #include "privhelper/session/session.h"
 
 #define STOP_GRACE_MS 10000
@@ -52,7 +53,9 @@ struct run_req {
 	const char *arg; /* uuid (run-prepared) */
 	uint32_t flags;	 /* enum ipc_run_flag */
 	uint32_t insecure;
-	const char *net; /* "none" or "host" */
+	const char *net;  /* stage1's --net: "none", "host" or the CNI names joined */
+	char **nets;      /* the request's --net list; NULL = none */
+	bool cni;         /* nets other than none/host: the helper sets up a netns */
 	const char *hostname;
 	int stdio[3];
 };
@@ -249,14 +252,15 @@ static int flavor_init(struct conn *c, const char *flavor, char **ret, struct rk
 
 static int policy_recheck(struct conn *c, const char *flavor, const struct run_req *q, struct rkt_err *err)
 {
-	char *nets[] = { (char *)q->net, NULL };
+	char *none[] = { "none", NULL };
+	char *const *nets = q->nets ? q->nets : none;
 	struct pod_request req = {
 		.uid = c->peer.uid,
 		.gids = c->peer.gids,
 		.n_gids = c->peer.n_gids,
 		.stage1 = flavor,
 		.signed_images = true, /* judged when it was prepared */
-		.nets = nets,
+		.nets = (char **)nets,
 	};
 	struct pod_limits lim;
 	return policy_check_run(c->cfg->policy, &req, &lim, err);
@@ -270,14 +274,17 @@ struct started {
 /* Forks the flavor's init as the stage1 ABI says: cwd the pod dir, the
  * client's stdio, the pod lock inherited as RKT_LOCK_FD, a clean env. */
 static int start_stage1(const char *init, int podfd, const char *uuid, const struct run_req *q,
-			struct started *ret, struct rkt_err *err)
+			const char *netns, struct started *ret, struct rkt_err *err)
 {
-	char *argv[12];
+	char *argv[13];
 	int n = 0;
 	_cleanup_free_ char *net = xasprintf("--net=%s", q->net);
+	_cleanup_free_ char *netns_arg = netns && *netns ? xasprintf("--netns=%s", netns) : NULL;
 	_cleanup_free_ char *host = q->hostname ? xasprintf("--hostname=%s", q->hostname) : NULL;
 	argv[n++] = (char *)init;
 	argv[n++] = net;
+	if (netns_arg)
+		argv[n++] = netns_arg;
 	if (q->flags & IPC_RUNF_INTERACTIVE)
 		argv[n++] = "--interactive";
 	if (host)
@@ -458,21 +465,48 @@ static int answer_result(struct conn *c, const char *uuid, int status, struct rk
 }
 
 /* The run-prepared path; the caller has set the capabilities. */
+/* The netns and CNI state of a pod live in the host's mount namespace (the
+ * netns is bind-mounted under /run/netns, where gc and other sessions find
+ * it), so they are set up before this session makes its own mount
+ * namespace and torn down after returning to the host's. */
+static int enter_host_mount_ns(int host_mnt)
+{
+	/* Safe: back to the namespace this session was started in. */
+	return host_mnt >= 0 && setns(host_mnt, CLONE_NEWNS) < 0 ? -errno : 0;
+}
+
+static void net_done(struct conn *c, const struct run_req *q, int host_mnt, int podfd)
+{
+	if (!q->cni)
+		return;
+	struct rkt_err ignore = { 0 };
+	if (enter_host_mount_ns(host_mnt) == 0)
+		(void)net_teardown(c->cfg, podfd, &ignore);
+}
+
 static int run_prepared(struct conn *c, const struct run_req *q, struct rkt_err *err)
 {
 	struct pod_hold h = { .pods_fd = -1, .podfd = -1 };
 	struct mounted mt = { 0 };
 	struct rkt_err e = { 0 };
 	_cleanup_free_ char *init = NULL;
+	_cleanup_close_ int host_mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	char netns[NET_NETNS_PATH_MAX] = "";
 	struct started s = { .pid = -1, .pidfd = -1 };
 	int r = take_pod(c, q, &h, &init, &e);
 	bool moved = r >= 0;
+	if (r >= 0 && q->cni)
+		r = net_setup(c->cfg, h.uuid, h.podfd, q->nets, netns, sizeof netns, &e);
+	if (r >= 0)
+		r = private_mount_ns(&e);
 	if (r >= 0)
 		r = setup_apps(c, h.podfd, h.poddir, !(q->flags & IPC_RUNF_NO_OVERLAY), &mt, &e);
 	if (r >= 0)
-		r = start_stage1(init, h.podfd, h.uuid, q, &s, &e);
+		r = start_stage1(init, h.podfd, h.uuid, q, netns, &s, &e);
 	if (r < 0) {
 		mounted_done(&mt);
+		if (netns[0])
+			net_done(c, q, host_mnt, h.podfd);
 		/* Nothing ran: the pod goes back to prepared/ for another try. */
 		struct rkt_err ignore = { 0 };
 		if (moved)
@@ -480,12 +514,13 @@ static int run_prepared(struct conn *c, const struct run_req *q, struct rkt_err 
 		r = session_reply_errno(c, e.code ? e.code : -r, e.msg, err);
 		goto out;
 	}
-	/* A client gone already still gets its pod stopped by wait_stage1. */
+/* A client gone already still gets its pod stopped by wait_stage1. */
 	if (send_event(c, IPC_EV_PREPARED, h.uuid, 0, err) < 0 ||
 	    send_event(c, IPC_EV_STARTED, NULL, s.pid, err) < 0)
 		kill(s.pid, SIGTERM);
 	int status = wait_stage1(c, &s);
 	mounted_done(&mt);
+	net_done(c, q, host_mnt, h.podfd);
 	close(s.pidfd);
 	/* Closing the lock fd below leaves the pod in run/ unlocked: exited. */
 	struct rkt_err ignore = { 0 };
@@ -502,23 +537,38 @@ out:
 	return r;
 }
 
-/* --net: none (default for now) or host; the rest is refused, not ignored. */
+/* --net: none (the default here), host, or CNI nets ("default" and net.d
+ * names, each maybe "name:k=v;k=v"), which net_setup validates. */
 static int parse_nets(struct ipc_msg *m, struct run_req *q, char **owned, struct rkt_err *e)
 {
-	_cleanup_strv_ char **nets = NULL;
 	q->net = "none";
 	if (!ipc_msg_has(m, IPC_TAG_NETS))
 		return 0;
-	if (ipc_msg_get_strv(m, IPC_TAG_NETS, &nets) < 0)
+	if (ipc_msg_get_strv(m, IPC_TAG_NETS, &q->nets) < 0)
 		return rkt_error(e, EINVAL, "invalid nets field");
-	size_t n = strv_len(nets);
+	size_t n = strv_len(q->nets);
 	if (n == 0)
 		return 0;
-	if (n > 1 || (strcmp(nets[0], "none") && strcmp(nets[0], "host")))
-		return rkt_error(e, EOPNOTSUPP,
-				 "--net=%s: only --net=none and --net=host are supported by this helper",
-				 nets[0]);
-	*owned = xstrdup(nets[0]);
+	for (size_t i = 0; i < n; i++)
+		if (n > 1 && (!strcmp(q->nets[i], "none") || !strcmp(q->nets[i], "host")))
+			return rkt_error(e, EINVAL, "--net=%s cannot be combined with other networks",
+					 q->nets[i]);
+	if (n == 1 && (!strcmp(q->nets[0], "none") || !strcmp(q->nets[0], "host"))) {
+		*owned = xstrdup(q->nets[0]);
+	} else {
+		/* stage1 is told the names; the netns carries the networks */
+		size_t len = 1;
+		for (size_t i = 0; i < n; i++)
+			len += strcspn(q->nets[i], ":") + 1;
+		char *joined = xcalloc(len, 1);
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				strcat(joined, ",");
+			strncat(joined, q->nets[i], strcspn(q->nets[i], ":"));
+		}
+		*owned = joined;
+		q->cni = true;
+	}
 	q->net = *owned;
 	return 0;
 }
@@ -548,7 +598,6 @@ static void close_stdio(struct run_req *q)
 int op_run_prepared(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 {
 	struct run_req q = { .net = "none", .stdio = { -1, -1, -1 } };
-	struct rkt_err e = { 0 };
 	if (keep_run_caps() < 0)
 		return session_reply_errno(c, EPERM, "run-prepared: the helper could not set its capabilities", err);
 	if (ipc_msg_get_str(m, IPC_TAG_UUID, &q.arg) < 0)
@@ -558,8 +607,6 @@ int op_run_prepared(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 	int r;
 	if (q.stdio[0] < 0 || q.stdio[1] < 0 || q.stdio[2] < 0)
 		r = rkt_error(err, EBADMSG, "RUN_PREPARED_REQ without its three stdio fds");
-	else if (private_mount_ns(&e) < 0)
-		r = session_reply_errno(c, e.code, e.msg, err);
 	else
 		r = run_prepared(c, &q, err);
 	close_stdio(&q);
@@ -584,7 +631,7 @@ int op_run(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 		r = rkt_error(err, EBADMSG, "RUN_REQ without its three stdio fds");
 		goto out;
 	}
-	if (parse_nets(m, &q, &net, &e) < 0 || private_mount_ns(&e) < 0) {
+	if (parse_nets(m, &q, &net, &e) < 0) {
 		r = session_reply_errno(c, e.code, e.msg, err);
 		goto out;
 	}
@@ -606,5 +653,6 @@ int op_run(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 	r = run_prepared(c, &q, err);
 out:
 	close_stdio(&q);
+	strv_free(q.nets);
 	return r;
 }

@@ -4,6 +4,7 @@
  * crosses a mount point, so a bind mount of a host directory that survived
  * cannot make the helper delete host files. */
 #include "privhelper/session/podgc.h"
+#include "privhelper/session/net.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -384,8 +385,17 @@ int podgc_remove_tree(int dfd, const char *name, struct rkt_err *err)
 	return 0;
 }
 
-int podgc_delete(int pods_fd, const char *state_dir, const char *uuid, struct rkt_err *err)
+int podgc_delete(const struct session_config *cfg, int pods_fd, const char *state_dir,
+		 const char *uuid, struct rkt_err *err)
 {
+	/* A pod whose session died keeps its netns and CNI leases: undo them
+	 * first (a pod without networking has nothing to undo). */
+	_cleanup_free_ char *rel = xasprintf("%s/%s", state_dir, uuid);
+	_cleanup_close_ int pfd = open_beneath(pods_fd, rel, O_RDONLY | O_DIRECTORY);
+	if (pfd >= 0) {
+		struct rkt_err ignore = { 0 };
+		(void)net_teardown(cfg, pfd, &ignore);
+	}
 	int r = unmount_pod(pods_fd, state_dir, uuid, err);
 	if (r < 0)
 		return r;

@@ -31,7 +31,8 @@ int podgc_move(int pods_fd, const char *from, const char *to, const char *uuid,
  * unmounts everything mounted beneath it (deepest first, MNT_DETACH), then
  * removes its contents and the dir itself. Needs CAP_SYS_ADMIN for the
  * unmounts and CAP_DAC_OVERRIDE/CAP_FOWNER for the contents. */
-int podgc_delete(int pods_fd, const char *state_dir, const char *uuid, struct rkt_err *err);
+int podgc_delete(const struct session_config *cfg, int pods_fd, const char *state_dir,
+		 const char *uuid, struct rkt_err *err);
 /* rm -rf of dfd/name: never follows a symlink (a link is removed, its
  * target untouched) and refuses to descend into a mount point. */
 int podgc_remove_tree(int dfd, const char *name, struct rkt_err *err);

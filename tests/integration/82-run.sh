@@ -122,8 +122,8 @@ UR=$OUT
 expect_fail "a member cannot run-prepared root's prepared pod" 254 "denied|not the owner|owner" \
 	rp "$M" run-prepared "$UR"
 check "…the pod stays prepared" test -d "$T/data/pods/prepared/$UR"
-expect_fail "a net the stage1 lacks is refused clearly" 254 "--net=default: not supported" \
-	rp root $I run --net=default "$IMG/echo.aci"
+expect_fail "--net=none with another net is refused clearly" 254 "--net=none cannot be combined" \
+	rp root $I run --net=none,default "$IMG/echo.aci"
 NPREP=$(ls "$T/data/pods/prepared" | wc -l)
 expect_fail "a stage1 flavor the helper lacks is refused, naming it" 254 'stage1 flavor "nosuch" is not installed' \
 	rp root $I run --stage1-name=nosuch "$IMG/echo.aci"

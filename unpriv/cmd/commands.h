@@ -80,7 +80,7 @@ struct run_opts {
 extern struct run_opts g_run_opts;
 extern const struct flag_spec run_only_flags[];
 extern struct flag_spec cmd_run_flags[];
-int run_check_opts(uint32_t *ret_flags, const char **ret_net, struct rkt_err *err);
+int run_check_opts(uint32_t *ret_flags, char *const **ret_nets, struct rkt_err *err);
 int run_stream(struct ipc_msg *req, const char *uuid_file_save, struct rkt_err *err);
 int cmd_run_prepared(const struct command *cmd, char **args, struct rkt_err *err);
 int cmd_run(const struct command *cmd, char **args, struct rkt_err *err);

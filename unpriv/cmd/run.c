@@ -38,8 +38,8 @@ int cmd_run(const struct command *cmd, char **args, struct rkt_err *err)
 	if (r < 0)
 		return r;
 	uint32_t flags;
-	const char *net;
-	if ((r = podargs_check_pod_manifest_conflicts(&pa, err)) < 0 || (r = run_check_opts(&flags, &net, err)) < 0)
+	char *const *nets;
+	if ((r = podargs_check_pod_manifest_conflicts(&pa, err)) < 0 || (r = run_check_opts(&flags, &nets, err)) < 0)
 		return r;
 	if (pa.private_users)
 		return rkt_error(err, EOPNOTSUPP, "--private-users is not supported by the ns stage1");
@@ -55,7 +55,6 @@ int cmd_run(const struct command *cmd, char **args, struct rkt_err *err)
 	if ((r = ipc_memfd_create_sealed("rkt-pod-manifest", manifest, strlen(manifest), &mfd, err)) < 0)
 		return r;
 	flags |= (pa.no_overlay ? IPC_RUNF_NO_OVERLAY : 0) | (pa.inherit_env ? IPC_RUNF_INHERIT_ENV : 0);
-	char *nets[] = { (char *)net, NULL };
 	_cleanup_ipc_msg_ struct ipc_msg req;
 	ipc_msg_init(&req, IPC_RUN_REQ);
 	ipc_msg_put_str(&req, IPC_TAG_STAGE1, flavor);

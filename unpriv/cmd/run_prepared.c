@@ -23,7 +23,7 @@
 struct run_opts g_run_opts;
 
 const struct flag_spec run_only_flags[] = {
-	{ "net", FLAG_STRING_LIST, &g_run_opts.net, "configure the pod's networking: none or host (default: none for now)", "none", .split = true },
+	{ "net", FLAG_STRING_LIST, &g_run_opts.net, "configure the pod's networking: none, host, default (CNI ptp, 172.16.28.0/24) or nets from net.d (default: none)", "none", .split = true },
 	{ "interactive", FLAG_BOOL, &g_run_opts.interactive, "run pod interactively; if true, only one image may be supplied", "false" },
 	{ "hostname", FLAG_STRING, &g_run_opts.hostname, "pod's hostname (default \"rkt-$PODUUID\")", "" },
 	{ "dns", FLAG_STRING_LIST, &g_run_opts.dns, "name servers to write in /etc/resolv.conf", "", .split = true },
@@ -36,7 +36,7 @@ const struct flag_spec run_only_flags[] = {
 };
 
 /* What the ns flavor cannot do yet is refused here, never ignored. */
-int run_check_opts(uint32_t *ret_flags, const char **ret_net, struct rkt_err *err)
+int run_check_opts(uint32_t *ret_flags, char *const **ret_nets, struct rkt_err *err)
 {
 	const struct run_opts *o = &g_run_opts;
 	if (o->dns || o->dns_search || o->dns_opt || (o->dns_domain && *o->dns_domain))
@@ -46,17 +46,13 @@ int run_check_opts(uint32_t *ret_flags, const char **ret_net, struct rkt_err *er
 		return rkt_error(err, EOPNOTSUPP, "--hosts-entry is not supported yet by the ns stage1");
 	if (o->mds_register)
 		return rkt_error(err, EOPNOTSUPP, "--mds-register is not supported yet (no metadata service)");
-	*ret_net = "none";
-	size_t n = strv_len(o->net);
-	if (n > 1)
-		return rkt_error(err, EOPNOTSUPP, "--net: only one of none or host is supported yet");
-	if (n == 1) {
-		if (strcmp(o->net[0], "none") && strcmp(o->net[0], "host"))
-			return rkt_error(err, EOPNOTSUPP,
-					 "--net=%s: not supported yet (the ns stage1 provides none and host)",
-					 o->net[0]);
-		*ret_net = o->net[0];
-	}
+	static char *const none[] = { "none", NULL };
+	*ret_nets = o->net && o->net[0] ? o->net : none;
+	size_t n = strv_len(*ret_nets);
+	for (size_t i = 0; i < n; i++)
+		if (n > 1 && (!strcmp((*ret_nets)[i], "none") || !strcmp((*ret_nets)[i], "host")))
+			return rkt_error(err, EINVAL, "--net=%s cannot be combined with other networks",
+					 (*ret_nets)[i]);
 	*ret_flags = o->interactive ? IPC_RUNF_INTERACTIVE : 0;
 	return 0;
 }
@@ -169,15 +165,15 @@ int cmd_run_prepared(const struct command *cmd, char **args, struct rkt_err *err
 	if (strv_len(args) != 1)
 		return rkt_error(err, EINVAL, "run-prepared takes exactly one UUID argument");
 	uint32_t flags;
-	const char *net;
-	int r = run_check_opts(&flags, &net, err);
+	char *const *nets;
+	int r = run_check_opts(&flags, &nets, err);
 	if (r < 0)
 		return r;
 	/* The prepared pod's run request carries no nets or hostname. */
-	if (strcmp(net, "none"))
+	if (strcmp(nets[0], "none"))
 		return rkt_error(err, EOPNOTSUPP,
 				 "run-prepared: --net=%s is not supported yet through the helper (use rkt run --net=%s)",
-				 net, net);
+				 nets[0], nets[0]);
 	if (g_run_opts.hostname && *g_run_opts.hostname)
 		return rkt_error(err, EOPNOTSUPP,
 				 "run-prepared: --hostname is not supported yet through the helper (use rkt run --hostname)");
