@@ -120,27 +120,6 @@ expect_fail "cat-manifest of an unknown pod" 254 'no matches found for' \
 check "rkt-privhelper --help lists its options" bash -c "'$HELPER' --help | grep -q -- '--listen PATH'"
 check "rkt-privhelper --version prints the version" bash -c "'$HELPER' --version | grep -qE 'version [0-9]'"
 
-HELPER_PID=
-start_helper() {
-	: >"$HLOG"
-	"$HELPER" --listen "$SOCK" --dir "$T/data" --local-config "$T/etc" --system-config "$T/sys" \
-		"$@" 2>"$HLOG" &
-	HELPER_PID=$!
-	local i
-	for i in $(seq 100); do
-		[ -S "$SOCK" ] && grep -q listening "$HLOG" && return 0
-		kill -0 "$HELPER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	diag "helper did not start: $(cat "$HLOG")"
-	return 1
-}
-stop_helper() {
-	[ -n "$HELPER_PID" ] || return 0
-	kill "$HELPER_PID" 2>/dev/null
-	wait "$HELPER_PID" 2>/dev/null
-	HELPER_PID=
-}
 trap 'stop_helper; cleanup_tree' EXIT
 
 probe() { # probe USER ARGS...

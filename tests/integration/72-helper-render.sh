@@ -255,7 +255,6 @@ expect_fail "a key not in the store is refused" 254 "is not in the store" \
 # ---- RENDER_REQ through a real helper on $T/sock ---------------------------------
 HELPER=$BUILD/bin/rkt-privhelper
 SOCK=$T/sock
-HELPER_PID=
 cat >"$T/client.py" <<'PYEOF'
 import socket, struct, sys
 # client.py SOCK DIR IMAGE_ID: HELLO, RENDER_REQ; prints "errno=<n> <message>".
@@ -278,26 +277,6 @@ s.send(msg(18, [(4, sys.argv[3].encode())]))
 t, f = fields(s.recv(70000))
 print("errno=%d %s" % (struct.unpack("<i", f[22])[0], f.get(23, b"").decode()))
 PYEOF
-start_helper() {
-	: >"$T/helper.log"
-	"$HELPER" --listen "$SOCK" --dir "$T/data" --local-config "$T/etc" --system-config "$T/sys" \
-		--policy "$1" 2>"$T/helper.log" &
-	HELPER_PID=$!
-	for _ in $(seq 100); do
-		[ -S "$SOCK" ] && grep -q listening "$T/helper.log" && return 0
-		kill -0 "$HELPER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	diag "helper did not start: $(cat "$T/helper.log")"
-	return 1
-}
-stop_helper() {
-	[ -n "$HELPER_PID" ] || return 0
-	kill "$HELPER_PID" 2>/dev/null
-	wait "$HELPER_PID" 2>/dev/null
-	rm -f "$SOCK"
-	HELPER_PID=
-}
 trap 'stop_helper; cleanup_tree' EXIT
 client() { as "$1" timeout -k 5 120 "$PY" "$T/client.py" "$SOCK" "$T/data" "$2"; }
 mkdir -p "$T/pol"
@@ -305,7 +284,7 @@ echo '{"rktKind":"privhelper-policy","rktVersion":"v1"}' >"$T/pol/none.json"
 echo '{"rktKind":"privhelper-policy","rktVersion":"v1","run":[{"groups":["rkt"],"stage1":["ns"]}]}' \
 	>"$T/pol/grant.json"
 chmod 644 "$T/pol"/*.json
-if [ -x "$HELPER" ] && start_helper "$T/pol/none.json"; then
+if [ -x "$HELPER" ] && start_helper --policy "$T/pol/none.json"; then
 	rm -rf "$T/data/tree/deps-"*
 	OUT=$(client "$M" "$PLAIN2")
 	check "RENDER_REQ from a member without a run grant: denied by policy" \
@@ -319,7 +298,7 @@ if [ -x "$HELPER" ] && start_helper "$T/pol/none.json"; then
 	check "RENDER_REQ of an unsigned image is refused (no insecure options on it)" \
 		like "^errno=1 image $UNS is not signed" "$OUT"
 	stop_helper
-	if start_helper "$T/pol/grant.json"; then
+	if start_helper --policy "$T/pol/grant.json"; then
 		OUT=$(client "$M" "$BASE")
 		check "RENDER_REQ from a member the policy lets run pods renders" \
 			like "^errno=0 tree=deps-sha512-[0-9a-f]{64}$" "$OUT"

@@ -19,27 +19,6 @@ if [ ! -x "$HELPER" ]; then
 	exit $?
 fi
 
-HELPER_PID=
-start_helper() {
-	: >"$HLOG"
-	"$HELPER" --listen "$SOCK" --dir "$T/data" --local-config "$T/etc" --system-config "$T/sys" \
-		"$@" 2>"$HLOG" &
-	HELPER_PID=$!
-	local i
-	for i in $(seq 100); do
-		[ -S "$SOCK" ] && grep -q listening "$HLOG" && return 0
-		kill -0 "$HELPER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	diag "helper did not start: $(cat "$HLOG")"
-	return 1
-}
-stop_helper() {
-	[ -n "$HELPER_PID" ] || return 0
-	kill "$HELPER_PID" 2>/dev/null
-	wait "$HELPER_PID" 2>/dev/null
-	HELPER_PID=
-}
 trap 'stop_helper; cleanup_tree' EXIT
 rp() { # rp USER ARGS...: rkt against the test helper
 	local u=$1

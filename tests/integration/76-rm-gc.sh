@@ -41,28 +41,12 @@ gone() { [ -z "$(find "$PODS" -mindepth 2 -maxdepth 2 -name "$1")" ]; }
 present_in() { [ -d "$PODS/$1/$2" ]; }
 empty_dir() { [ -z "$(ls -A "$PODS/$1")" ]; }
 
-HELPER_PID=
-start_helper() {
-	: >"$HLOG"
-	"$HELPER" --listen "$SOCK" --dir "$T/data" --local-config "$T/etc" --system-config "$T/sys" \
-		2>"$HLOG" &
-	HELPER_PID=$!
-	local i
-	for i in $(seq 100); do
-		[ -S "$SOCK" ] && grep -q listening "$HLOG" && return 0
-		kill -0 "$HELPER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	diag "helper did not start: $(cat "$HLOG")"
-	return 1
-}
 HOLDERS=()
 stop_all() {
 	local p
 	for p in "${HOLDERS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	HOLDERS=()
-	[ -n "$HELPER_PID" ] && { kill "$HELPER_PID" 2>/dev/null; wait "$HELPER_PID" 2>/dev/null; }
-	HELPER_PID=
+	stop_helper
 	for m in $(awk -v t="$T" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
 		umount -l "$m" 2>/dev/null
 	done

@@ -19,29 +19,7 @@ if [ ! -x "$HELPER" ] || [ ! -x "$INIT" ]; then
 	exit $?
 fi
 
-HELPER_PID=
-start_helper() {
-	: >"$HLOG"
-	# The helper passes its sanitizer settings to the stage1, whose apps run
-	# under seccomp: LeakSanitizer cannot (DESIGN §13).
-	ASAN_OPTIONS=abort_on_error=1:detect_leaks=0 "$HELPER" --listen "$SOCK" --dir "$T/data" --local-config "$T/etc" --system-config "$T/sys" \
-		"$@" 2>"$HLOG" &
-	HELPER_PID=$!
-	local i
-	for i in $(seq 100); do
-		[ -S "$SOCK" ] && grep -q listening "$HLOG" && return 0
-		kill -0 "$HELPER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	diag "helper did not start: $(cat "$HLOG")"
-	return 1
-}
-stop_helper() {
-	[ -n "$HELPER_PID" ] || return 0
-	kill "$HELPER_PID" 2>/dev/null
-	wait "$HELPER_PID" 2>/dev/null
-	HELPER_PID=
-}
+HELPER_ASAN_OPTIONS=abort_on_error=1:detect_leaks=0
 trap 'stop_helper; cleanup_tree' EXIT
 rp() { # rp USER ARGS...: rkt against the test helper
 	local u=$1

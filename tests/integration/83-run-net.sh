@@ -26,12 +26,8 @@ if [ ! -x /usr/lib/cni/ptp ] || [ ! -x /usr/lib/cni/host-local ] || ! command -v
 	exit $?
 fi
 
-HELPER_PID=
 stop_all() {
-	if [ -n "$HELPER_PID" ]; then
-		kill "$HELPER_PID" 2>/dev/null
-		wait "$HELPER_PID" 2>/dev/null
-	fi
+	stop_helper
 	ip netns delete "$NS" 2>/dev/null
 	cleanup_tree
 }

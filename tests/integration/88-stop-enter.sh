@@ -27,27 +27,6 @@ fi
 mkdir -p "$T/sys/stage1/ns"
 cp "$INIT" "$ENTER" "$T/sys/stage1/ns/"
 
-HELPER_PID=
-start_helper() {
-	: >"$HLOG"
-	"$HELPER" --listen "$SOCK" --dir "$T/data" --local-config "$T/etc" --system-config "$T/sys" \
-		"$@" 2>"$HLOG" &
-	HELPER_PID=$!
-	local i
-	for i in $(seq 100); do
-		[ -S "$SOCK" ] && grep -q listening "$HLOG" && return 0
-		kill -0 "$HELPER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	diag "helper did not start: $(cat "$HLOG")"
-	return 1
-}
-stop_helper() {
-	[ -n "$HELPER_PID" ] || return 0
-	kill "$HELPER_PID" 2>/dev/null
-	wait "$HELPER_PID" 2>/dev/null
-	HELPER_PID=
-}
 # Pods still running at the end are killed (their init is our child).
 POD_PIDS=()
 kill_pods() {

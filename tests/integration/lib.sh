@@ -158,3 +158,33 @@ expect_ok() {
 	if [ "$rc" -eq 0 ]; then ok "$d"; else not_ok "$d"; diag "exit $rc: $(printf '%s' "$ERR" | head -5)"; fi
 	return $rc
 }
+
+# ---- the helper --------------------------------------------------------------
+# start_helper [ARGS...]: a real rkt-privhelper on the scratch tree, listening on
+# $SOCK (default $T/sock), logging to $HLOG (default $T/helper.log); ARGS go to
+# it (--policy FILE, ...). HELPER_ASAN_OPTIONS replaces ASAN_OPTIONS for it: the
+# helper hands its sanitizer settings to stage1, whose apps run under seccomp
+# where LeakSanitizer cannot (DESIGN §13). stop_helper ends it.
+HELPER_PID=
+start_helper() {
+	: "${SOCK:=$T/sock}" "${HLOG:=$T/helper.log}" "${HELPER:=$BUILD/bin/rkt-privhelper}"
+	: >"$HLOG"
+	ASAN_OPTIONS=${HELPER_ASAN_OPTIONS:-$ASAN_OPTIONS} "$HELPER" --listen "$SOCK" --dir "$T/data" \
+		--local-config "$T/etc" --system-config "$T/sys" "$@" 2>"$HLOG" &
+	HELPER_PID=$!
+	local i
+	for i in $(seq 100); do
+		[ -S "$SOCK" ] && grep -q listening "$HLOG" && return 0
+		kill -0 "$HELPER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	diag "helper did not start: $(cat "$HLOG")"
+	return 1
+}
+stop_helper() {
+	[ -n "$HELPER_PID" ] || return 0
+	kill "$HELPER_PID" 2>/dev/null
+	wait "$HELPER_PID" 2>/dev/null
+	rm -f "$SOCK"
+	HELPER_PID=
+}

@@ -69,6 +69,13 @@ int prepare_manifest_json(const struct podargs *pa, char **ret, struct rkt_err *
 /* Only what changes the pod goes to the helper; fetch-time options
  * (tls, http, pubkey) were used by rkt-fetch and stay here. */
 #define INSECURE_FOR_HELPER (INSECURE_IMAGE | INSECURE_CAPABILITIES | INSECURE_PATHS | INSECURE_SECCOMP)
+/* The wire carries rkt's --insecure-options bits as they are. */
+_Static_assert(INSECURE_IMAGE == IPC_INSECURE_IMAGE && INSECURE_TLS == IPC_INSECURE_TLS &&
+		       INSECURE_ONDISK == IPC_INSECURE_ONDISK && INSECURE_HTTP == IPC_INSECURE_HTTP &&
+		       INSECURE_PUBKEY == IPC_INSECURE_PUBKEY &&
+		       INSECURE_CAPABILITIES == IPC_INSECURE_CAPABILITIES &&
+		       INSECURE_PATHS == IPC_INSECURE_PATHS && INSECURE_SECCOMP == IPC_INSECURE_SECCOMP,
+	       "enum insecure_opt and enum ipc_insecure must agree");
 /* run_prepared.c, run.c: the run-only flags and the event stream of a
  * running pod (returns the pod's exit status, or a negative errno). */
 struct ipc_msg;
