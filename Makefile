@@ -219,4 +219,4 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILDDIR) -name '*.d' 2>/dev/null)

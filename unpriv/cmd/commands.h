@@ -2,6 +2,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "ipc/ipc.h"
 #include "unpriv/cli/cli.h"
 #include "common/podstate.h"
 #include "unpriv/cli/podargs.h"
@@ -70,11 +71,11 @@ int prepare_manifest_json(const struct podargs *pa, char **ret, struct rkt_err *
  * (tls, http, pubkey) were used by rkt-fetch and stay here. */
 #define INSECURE_FOR_HELPER (INSECURE_IMAGE | INSECURE_CAPABILITIES | INSECURE_PATHS | INSECURE_SECCOMP)
 /* The wire carries rkt's --insecure-options bits as they are. */
-_Static_assert(INSECURE_IMAGE == IPC_INSECURE_IMAGE && INSECURE_TLS == IPC_INSECURE_TLS &&
-		       INSECURE_ONDISK == IPC_INSECURE_ONDISK && INSECURE_HTTP == IPC_INSECURE_HTTP &&
-		       INSECURE_PUBKEY == IPC_INSECURE_PUBKEY &&
-		       INSECURE_CAPABILITIES == IPC_INSECURE_CAPABILITIES &&
-		       INSECURE_PATHS == IPC_INSECURE_PATHS && INSECURE_SECCOMP == IPC_INSECURE_SECCOMP,
+#define INSECURE_SAME_BIT(x) ((unsigned)INSECURE_##x == (unsigned)IPC_INSECURE_##x)
+_Static_assert(INSECURE_SAME_BIT(IMAGE) && INSECURE_SAME_BIT(TLS) && INSECURE_SAME_BIT(ONDISK) &&
+		       INSECURE_SAME_BIT(HTTP) && INSECURE_SAME_BIT(PUBKEY) &&
+		       INSECURE_SAME_BIT(CAPABILITIES) && INSECURE_SAME_BIT(PATHS) &&
+		       INSECURE_SAME_BIT(SECCOMP),
 	       "enum insecure_opt and enum ipc_insecure must agree");
 /* run_prepared.c, run.c: the run-only flags and the event stream of a
  * running pod (returns the pod's exit status, or a negative errno). */
