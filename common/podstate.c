@@ -72,6 +72,26 @@ static bool is_locked(int dirfd, const char *name)
 	return false;
 }
 
+/* One state dir's candidate for a whole UUID: -1 when it is not there (or
+ * not a directory), else whether it is locked. Opening first costs one
+ * system call less than stat + open (status is timed, DESIGN §15); a dir
+ * the caller may see but not open counts as present and unlocked, as
+ * is_locked() has it. */
+static int probe_pod_dir(int pods_dirfd, const char *rel)
+{
+	_cleanup_close_ int fd = openat(pods_dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		struct stat st;
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP ||
+		    fstatat(pods_dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+			return -1;
+		return 0;
+	}
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK;
+	return 0;
+}
+
 int pod_lookup(int pods_dirfd, const char *arg, char ret_uuid[POD_UUID_LEN + 1],
 	       enum pod_state *ret_state, struct rkt_err *err)
 {
@@ -85,12 +105,12 @@ int pod_lookup(int pods_dirfd, const char *arg, char ret_uuid[POD_UUID_LEN + 1],
 		/* A whole UUID needs no directory walk: ask each state dir. */
 		for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
 			char rel[64];
-			struct stat st;
 			snprintf(rel, sizeof rel, "%s/%s", dirs[d].dir, arg);
-			if (fstatat(pods_dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+			int locked = probe_pod_dir(pods_dirfd, rel);
+			if (locked < 0)
 				continue;
 			memcpy(ret_uuid, arg, POD_UUID_LEN + 1);
-			*ret_state = is_locked(pods_dirfd, rel) ? dirs[d].locked : dirs[d].unlocked;
+			*ret_state = locked ? dirs[d].locked : dirs[d].unlocked;
 			return 0;
 		}
 		return rkt_error(err, ENOENT, "no matches found for \"%s\"", arg);

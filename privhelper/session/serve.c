@@ -61,7 +61,15 @@ static int handle_hello(struct conn *c, const struct ipc_msg *m, struct rkt_err 
 	ipc_msg_init(&ok, IPC_HELLO_OK);
 	ipc_msg_put_str(&ok, IPC_TAG_VERSION, RKT_VERSION);
 	ipc_msg_put_i32(&ok, IPC_TAG_PID, (int32_t)getpid());
-	return session_reply(c, &ok, err);
+	int r = session_reply(c, &ok, err);
+	if (r == 0) {
+		/* Opened as root beneath the helper's own --dir; the operations
+		 * look pods up beneath it. A failure here is the operation's to
+		 * report (it retries and names the path). */
+		_cleanup_free_ char *pods = xasprintf("%s/pods", c->cfg->dir);
+		c->pods_fd = open(pods, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	return r;
 }
 
 int session_serve(int fd, struct session_config *cfg)
@@ -71,6 +79,7 @@ int session_serve(int fd, struct session_config *cfg)
 	c.fd = fd;
 	c.cfg = cfg;
 	c.state = IPC_ST_START;
+	c.pods_fd = -1;
 	if (session_peer_identify(fd, &c.peer, &err) < 0) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		return 1;
@@ -97,5 +106,7 @@ int session_serve(int fd, struct session_config *cfg)
 		}
 	}
 	session_peer_done(&c.peer);
+	if (c.pods_fd >= 0)
+		close(c.pods_fd);
 	return rc;
 }
