@@ -24,20 +24,26 @@ static int do_mount(const char *src, const char *dst, const char *type, unsigned
 }
 
 /* A top-level directory of the rootfs that we mount on must be a real
- * directory: a symlink from the image would point our mounts elsewhere. */
-static int ensure_dir(const char *root, const char *name, mode_t mode, struct rkt_err *err)
+ * directory: a symlink from the image would point our mounts elsewhere.
+ * It is opened without following links and the mount then targets that
+ * open directory (/proc/self/fd/N), so nothing can swap it in between. */
+static int open_mount_dir(int rootfd, const char *root, const char *name, mode_t mode, int *ret_fd,
+			  struct rkt_err *err)
 {
-	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct stat st;
-	if (rfd < 0)
-		return rkt_error_errno(err, errno, "open %s", root);
-	if (mkdirat(rfd, name, mode) < 0 && errno != EEXIST)
+	if (mkdirat(rootfd, name, mode) < 0 && errno != EEXIST)
 		return rkt_error_errno(err, errno, "mkdir %s/%s", root, name);
-	if (fstatat(rfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return rkt_error_errno(err, errno, "stat %s/%s", root, name);
-	if (!S_ISDIR(st.st_mode))
+	int fd = openat(rootfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOTDIR || errno == ELOOP))
 		return rkt_error(err, ENOTDIR, "rootfs: /%s is not a directory", name);
+	if (fd < 0)
+		return rkt_error_errno(err, errno, "open %s/%s", root, name);
+	*ret_fd = fd;
 	return 0;
+}
+
+static char *fd_path(int fd)
+{
+	return xasprintf("/proc/self/fd/%d", fd);
 }
 
 static int touch(const char *path, mode_t mode, struct rkt_err *err)
@@ -67,8 +73,7 @@ static int setup_dev(const char *dev, bool console_tty, struct rkt_err *err)
 		{ "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
 		{ "stderr", "/proc/self/fd/2" },
 	};
-	int r = do_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k",
-			 err);
+	int r = 0;
 	for (size_t i = 0; r >= 0 && i < sizeof nodes / sizeof nodes[0]; i++) {
 		_cleanup_free_ char *dst = xasprintf("%s/%s", dev, nodes[i]);
 		_cleanup_free_ char *src = xasprintf("/dev/%s", nodes[i]);
@@ -152,23 +157,30 @@ static int mask_sys(const char *root, struct rkt_err *err)
 int rootfs_setup(const struct rootfs_opts *o, struct rkt_err *err)
 {
 	const char *root = o->path;
-	_cleanup_free_ char *proc = xasprintf("%s/proc", root);
-	_cleanup_free_ char *sys = xasprintf("%s/sys", root);
-	_cleanup_free_ char *dev = xasprintf("%s/dev", root);
+	_cleanup_close_ int rootfd = -1, procfd = -1, sysfd = -1, devfd = -1;
 	/* pivot_root needs the new root to be a mount point. */
 	int r = do_mount(root, root, NULL, MS_BIND | MS_REC, NULL, err);
+	if (r >= 0 && (rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		r = rkt_error_errno(err, errno, "open %s", root);
 	if (r >= 0)
-		r = ensure_dir(root, "proc", 0555, err);
+		r = open_mount_dir(rootfd, root, "proc", 0555, &procfd, err);
 	if (r >= 0)
-		r = ensure_dir(root, "sys", 0555, err);
+		r = open_mount_dir(rootfd, root, "sys", 0555, &sysfd, err);
 	if (r >= 0)
-		r = ensure_dir(root, "dev", 0755, err);
-	if (r >= 0)
-		r = do_mount("proc", proc, "proc", MS_SAFE, NULL, err);
+		r = open_mount_dir(rootfd, root, "dev", 0755, &devfd, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *proc = fd_path(procfd), *sys = fd_path(sysfd), *dev = fd_path(devfd);
+	r = do_mount("proc", proc, "proc", MS_SAFE, NULL, err);
 	if (r >= 0)
 		r = do_mount("sysfs", sys, "sysfs", MS_SAFE | MS_RDONLY, NULL, err);
+	/* The /dev entries go into the fresh tmpfs through the same name,
+	 * now the tmpfs mounted on the directory checked above. */
+	_cleanup_free_ char *devpath = xasprintf("%s/dev", root);
 	if (r >= 0)
-		r = setup_dev(dev, o->console_tty, err);
+		r = do_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", err);
+	if (r >= 0)
+		r = setup_dev(devpath, o->console_tty, err);
 	if (r >= 0 && !o->disable_paths)
 		r = mask_proc(root, err);
 	if (r >= 0 && !o->disable_paths)

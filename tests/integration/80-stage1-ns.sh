@@ -247,6 +247,16 @@ else
 	skip "no v1 memory cgroup hierarchy"
 fi
 
+# An image whose /proc is a symlink must not redirect stage1's mounts.
+N=$((N + 1)); POD=$T/pod$N
+mkpod "$POD" "$(one_app '["/bin/true"]')"
+mkdir -p "$T/elsewhere"
+rm -rf "$POD/stage1/rootfs/opt/stage2/app/rootfs/proc"
+ln -s "$T/elsewhere" "$POD/stage1/rootfs/opt/stage2/app/rootfs/proc"
+OUT=$(cd "$POD" && timeout -k 5 120 "$INIT" --net=none "$UUID" 2>&1); RC=$?
+want "an image's /proc symlink is refused, naming it" 254 'rootfs: /proc is not a directory'
+check "nothing was mounted through the symlink" [ -z "$(ls -A "$T/elsewhere")" ]
+
 # ---- mounts and signals ------------------------------------------------------------
 runpod "$(sh_app 'echo ok')" --net=none
 left=$(grep -c "$T" /proc/self/mountinfo)
