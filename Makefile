@@ -68,8 +68,9 @@ LISTENER_SRC := $(call srcs,privhelper/listener)
 SESSION_SRC := $(call srcs,privhelper/session)
 RENDER_SRC  := $(call srcs,privhelper/render)
 STAGE1_SRC  := $(call srcs,stage1)
-STAGE1_NS_SRC := $(filter-out stage1/ns/enter.c,$(call srcs,stage1/ns))
+STAGE1_NS_SRC := $(filter-out stage1/ns/enter.c stage1/ns/gc.c,$(call srcs,stage1/ns))
 STAGE1_NS_ENTER := $(wildcard stage1/ns/enter.c)
+STAGE1_NS_GC := $(wildcard stage1/ns/gc.c)
 
 LIB_COMMON  := $(OBJ)/libcommon.a
 LIB_UNPRIV  := $(OBJ)/libunpriv.a
@@ -83,7 +84,8 @@ PROGRAMS    := $(BIN)/rkt $(BIN)/rkt-fetch $(if $(LISTENER_SRC),$(BIN)/rkt-privh
                $(if $(RENDER_SRC),$(BIN)/rkt-privhelper-render)
 # Stage1 flavors: $(OUT)/stage1/<flavor>/<entrypoint> (DESIGN §8).
 STAGE1      := $(if $(STAGE1_NS_SRC),$(OUT)/stage1/ns/init) \
-               $(if $(STAGE1_NS_ENTER),$(OUT)/stage1/ns/enter)
+               $(if $(STAGE1_NS_ENTER),$(OUT)/stage1/ns/enter) \
+               $(if $(STAGE1_NS_GC),$(OUT)/stage1/ns/gc)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(TESTBIN)/%,$(UNIT_SRC))
 
@@ -129,12 +131,18 @@ $(BIN)/rkt-privhelper: $(call objs,$(LISTENER_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^
 
-$(BIN)/rkt-privhelper-session: $(call objs,$(SESSION_SRC)) $(LIB_POLICY) $(LIB_IPC) $(LIB_COMMON)
+# libstage1.a gives it stage1/dns.o alone (the resolv.conf/hosts generators).
+$(BIN)/rkt-privhelper-session: $(call objs,$(SESSION_SRC)) $(LIB_POLICY) $(LIB_IPC) $(LIB_STAGE1) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
 
 # The ns flavor's enter entrypoint: `enter --pid=P --appname=A -- cmd...`.
 $(OUT)/stage1/ns/enter: $(call objs,$(STAGE1_NS_ENTER)) $(LIB_STAGE1) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
+
+# The ns flavor's gc entrypoint: `gc [--debug] <uuid>` in an exited pod's dir.
+$(OUT)/stage1/ns/gc: $(call objs,$(STAGE1_NS_GC)) $(LIB_STAGE1) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
 
@@ -164,6 +172,10 @@ $(TESTBIN)/ipc-probe: $(call objs,tests/fixtures/ipc-probe.c) $(LIB_UNPRIV) $(LI
 # driver of tests/integration/86-net.sh link it directly.
 NET_OBJ := $(call objs,privhelper/session/net.c)
 $(TESTBIN)/test-cni: $(call objs,tests/unit/test-cni.c) $(NET_OBJ) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV) -lcmocka
+# The helper's --dns/--hosts-entry checks (privhelper/session/dnsconf.c).
+$(TESTBIN)/test-dnsconf: $(call objs,tests/unit/test-dnsconf.c privhelper/session/dnsconf.c) $(LIB_STAGE1) $(LIB_IPC) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV) -lcmocka
 unit-tests: $(TESTBIN)/net-driver
@@ -200,6 +212,7 @@ demo: deps programs
 
 bench: deps programs $(TESTBIN)/ipc-probe
 	tests/bench/bench.sh
+	tests/bench/pods.sh
 
 # ---- install -------------------------------------------------------------
 INSTALL_LIST := $(BUILDDIR)/install-manifest.txt

@@ -276,8 +276,8 @@ int random_hex(char *buf, size_t nbytes)
 	return 0;
 }
 
-int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-			 struct rkt_err *err)
+static int write_file_replace_at(int dirfd, const char *name, const void *data, size_t len,
+				 mode_t mode, bool sync, struct rkt_err *err)
 {
 	_cleanup_free_ char *dir = NULL;
 	const char *base = strrchr(name, '/');
@@ -300,7 +300,7 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
 	r = write_all(fd, data, len);
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && sync && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
 		r = -errno;
@@ -308,10 +308,22 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
 		(void)unlinkat(dirfd, tmp, 0);
 		return rkt_error_errno(err, -r, "write %s", name);
 	}
-	r = fsync_dir_at(dirfd, dir);
+	r = sync ? fsync_dir_at(dirfd, dir) : 0;
 	if (r < 0)
 		return rkt_error_errno(err, -r, "fsync directory of %s", name);
 	return 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+			 struct rkt_err *err)
+{
+	return write_file_replace_at(dirfd, name, data, len, mode, true, err);
+}
+
+int write_file_atomic_nosync_at(int dirfd, const char *name, const void *data, size_t len,
+				mode_t mode, struct rkt_err *err)
+{
+	return write_file_replace_at(dirfd, name, data, len, mode, false, err);
 }
 
 int mkdir_p_at(int dirfd, const char *path, mode_t mode)

@@ -38,6 +38,11 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
  * is ever visible under name. */
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 			 struct rkt_err *err);
+/* The same without the two fsyncs: readers still see all or nothing, but a
+ * crash may lose the file. For runtime state that dies with the host anyway
+ * (a running pod's pid and statuses, a pod created to run at once). */
+int write_file_atomic_nosync_at(int dirfd, const char *name, const void *data, size_t len,
+				mode_t mode, struct rkt_err *err);
 int fsync_dir_at(int dirfd, const char *path);
 /* mkdir -p relative to dirfd (AT_FDCWD for the cwd); existing dirs are fine. */
 int mkdir_p_at(int dirfd, const char *path, mode_t mode);

@@ -81,7 +81,7 @@ put 0755 "$top/dist/setup-data-dir" "$libexecdir/rkt"
 # The default --system-config (vendor config, stage1 flavors), root's 0755.
 mkdirs "$libdir/rkt"
 # The ns flavor's entrypoints, built beside the programs.
-for e in init enter; do
+for e in init enter gc; do
 	if [ -x "$bin/../stage1/ns/$e" ]; then put 0755 "$bin/../stage1/ns/$e" "$libdir/rkt/stage1/ns"; fi
 done
 

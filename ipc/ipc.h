@@ -98,7 +98,13 @@ enum ipc_tag {
 	IPC_TAG_MESSAGE,	   /* str: one line */
 	IPC_TAG_ARGV,		   /* strv: command of enter */
 	IPC_TAG_GC_FLAGS,	   /* u32: enum ipc_gc_flag bits */
-	IPC_TAG_MAX = IPC_TAG_GC_FLAGS,
+	/* rkt run's resolv.conf/hosts flags: each item one line, bounded */
+	IPC_TAG_DNS,		   /* strv: --dns IP|host|none */
+	IPC_TAG_DNS_SEARCH,	   /* strv: --dns-search */
+	IPC_TAG_DNS_OPT,	   /* strv: --dns-opt */
+	IPC_TAG_DNS_DOMAIN,	   /* str: --dns-domain */
+	IPC_TAG_HOSTS_ENTRY,	   /* strv: --hosts-entry IP=NAME|host */
+	IPC_TAG_MAX = IPC_TAG_HOSTS_ENTRY,
 };
 
 /* Same bits as rkt's --insecure-options (unpriv/cli/cli.h enum insecure_opt). */

@@ -20,6 +20,8 @@ struct tag_desc {
 	enum ipc_kind kind;
 	uint32_t max_len;      /* str, bytes, strv: most value bytes */
 	uint32_t max_items;    /* strv: most strings */
+	uint32_t max_item;     /* strv: most bytes per string (0: only max_len) */
+	bool line;	       /* str, strv: no control character (one line each) */
 	int64_t min, max;      /* u32, i32: inclusive range */
 };
 
@@ -27,6 +29,10 @@ struct tag_desc {
 #define U32(n, lo, hi) { .name = n, .kind = IPC_K_U32, .min = lo, .max = hi }
 #define I32(n, lo, hi) { .name = n, .kind = IPC_K_I32, .min = lo, .max = hi }
 #define U64(n) { .name = n, .kind = IPC_K_U64 }
+/* strv of at most items single-line strings of at most item bytes each */
+#define LINES(n, items, item)                                                              \
+	{ .name = n, .kind = IPC_K_STRV, .max_len = (items) * ((item) + 1), .max_items = items, \
+	  .max_item = item, .line = true }
 
 static const struct tag_desc tags[IPC_TAG_MAX + 1] = {
 	[IPC_TAG_VERSION] = STR("version", 64),
@@ -37,7 +43,7 @@ static const struct tag_desc tags[IPC_TAG_MAX + 1] = {
 	[IPC_TAG_INSECURE] = U32("insecure", 0, IPC_INSECURE_MASK),
 	[IPC_TAG_RUN_FLAGS] = U32("run_flags", 0, IPC_RUNF_MASK),
 	[IPC_TAG_NETS] = { .name = "nets", .kind = IPC_K_STRV, .max_len = 4096, .max_items = 64 },
-	[IPC_TAG_HOSTNAME] = STR("hostname", 253),
+	[IPC_TAG_HOSTNAME] = { .name = "hostname", .kind = IPC_K_STR, .max_len = 253, .line = true },
 	[IPC_TAG_STATE] = STR("state", 32),
 	[IPC_TAG_PID] = I32("pid", 0, INT32_MAX),
 	[IPC_TAG_CREATED_NS] = U64("created_ns"),
@@ -54,6 +60,11 @@ static const struct tag_desc tags[IPC_TAG_MAX + 1] = {
 	[IPC_TAG_MESSAGE] = STR("message", 4096),
 	[IPC_TAG_ARGV] = { .name = "argv", .kind = IPC_K_STRV, .max_len = 32768, .max_items = 1024 },
 	[IPC_TAG_GC_FLAGS] = U32("gc_flags", 0, IPC_GC_MASK),
+	[IPC_TAG_DNS] = LINES("dns", 32, 255),
+	[IPC_TAG_DNS_SEARCH] = LINES("dns_search", 32, 255),
+	[IPC_TAG_DNS_OPT] = LINES("dns_opt", 32, 255),
+	[IPC_TAG_DNS_DOMAIN] = { .name = "dns_domain", .kind = IPC_K_STR, .max_len = 255, .line = true },
+	[IPC_TAG_HOSTS_ENTRY] = LINES("hosts_entry", 64, 255),
 };
 
 struct allowed {
@@ -77,14 +88,19 @@ static const struct allowed f_uuid_only[] = { REQ(UUID), END };
 static const struct allowed f_status_ans[] = {
 	REQ(UUID), REQ(STATE), OPT(PID), OPT(CREATED_NS), OPT(STARTED_NS), OPT(EXIT_STATUS), END
 };
+/* run and run-prepared: the pod's resolv.conf and hosts (op_run.c checks
+ * the values; the codec only keeps each item one bounded line). */
+#define DNS_OPTS OPT(DNS), OPT(DNS_SEARCH), OPT(DNS_OPT), OPT(DNS_DOMAIN), OPT(HOSTS_ENTRY)
 /* prepare and run take the same options; the manifest is in the memfd. */
 static const struct allowed f_pod_opts[] = {
-	OPT(STAGE1), OPT(INSECURE), OPT(RUN_FLAGS), OPT(NETS), OPT(HOSTNAME), END
+	OPT(STAGE1), OPT(INSECURE), OPT(RUN_FLAGS), OPT(NETS), OPT(HOSTNAME), DNS_OPTS, END
 };
 static const struct allowed f_run_event[] = {
 	REQ(EVENT), OPT(UUID), OPT(PID), OPT(APP), OPT(EXIT_STATUS), OPT(TEXT), END
 };
-static const struct allowed f_run_prepared[] = { REQ(UUID), OPT(RUN_FLAGS), END };
+static const struct allowed f_run_prepared[] = {
+	REQ(UUID), OPT(RUN_FLAGS), OPT(NETS), OPT(HOSTNAME), DNS_OPTS, END
+};
 static const struct allowed f_run_result[] = { REQ(EXIT_STATUS), OPT(UUID), END };
 static const struct allowed f_stop[] = { REQ(UUID), OPT(FORCE), END };
 static const struct allowed f_generic[] = { REQ(ERRNO), OPT(MESSAGE), END };
@@ -266,6 +282,16 @@ static int check_text(const struct fctx *c, const uint8_t *v, uint32_t len, cons
 	return 0;
 }
 
+/* Offset of the first control character (a newline would start a new
+ * line in the file the value ends up in), or len. */
+static size_t ctl_offset(const uint8_t *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (v[i] < 0x20 || v[i] == 0x7f)
+			return i;
+	return len;
+}
+
 static int check_int(const struct fctx *c, const struct tag_desc *d, int64_t v)
 {
 	if (v < d->min || v > d->max)
@@ -330,6 +356,12 @@ static int check_strv(const struct fctx *c, const struct tag_desc *d, const uint
 		size_t bad = utf8_bad_offset(v + off, n);
 		if (bad != n)
 			return FERR(c, "item %" PRIu32 ": invalid UTF-8 at offset %zu", items, bad);
+		if (d->max_item && n > d->max_item)
+			return FERR(c, "item %" PRIu32 ": length %" PRIu32 " exceeds %" PRIu32, items,
+				    n, d->max_item);
+		if (d->line && (bad = ctl_offset(v + off, n)) != n)
+			return FERR(c, "item %" PRIu32 ": control character at offset %zu", items,
+				    bad);
 		off += n + 1;
 	}
 	return 0;
@@ -351,9 +383,11 @@ static int check_value(const struct fctx *c, const struct tag_desc *d, const uin
 	case IPC_K_U64:
 		return check_fixed(c, len, 8);
 	case IPC_K_STR:
-		if ((r = check_len_max(c, len, d->max_len)) < 0)
+		if ((r = check_len_max(c, len, d->max_len)) < 0 || (r = check_text(c, v, len, "")) < 0)
 			return r;
-		return check_text(c, v, len, "");
+		if (d->line && ctl_offset(v, len) != len)
+			return FERR(c, "control character at offset %zu", ctl_offset(v, len));
+		return 0;
 	case IPC_K_BYTES:
 		return check_len_max(c, len, d->max_len);
 	case IPC_K_UUID:

@@ -124,8 +124,12 @@ int cgroup_pod_create(const char *uuid, struct s1_cgroups *cg, struct rkt_err *e
 	size_t kept = 0;
 	for (size_t i = 0; i < cg->n; i++) {
 		struct s1_cgroup_hier *h = &cg->h[i];
-		h->pod = xasprintf("%s/rkt-%s", h->own, uuid);
-		if (mkdir(h->pod, 0755) < 0 && errno != EEXIST) {
+		/* No isolator uses a cpuset-only hierarchy (systemd leaves it alone
+		 * too), and a pod's first cpuset cgroup costs every CPU a kernel
+		 * text patch on creation and again on removal. */
+		bool unused = strcmp(h->controllers, "cpuset") == 0;
+		h->pod = unused ? NULL : xasprintf("%s/rkt-%s", h->own, uuid);
+		if (unused || (mkdir(h->pod, 0755) < 0 && errno != EEXIST)) {
 			free(h->controllers);
 			free(h->own);
 			free(h->pod);

@@ -37,3 +37,8 @@ void seccomp_done(struct s1_seccomp *s);
 /* Builds and loads the filter into the calling thread. Needs no_new_privs
  * or CAP_SYS_ADMIN. */
 int seccomp_apply(const struct s1_seccomp *s, struct rkt_err *err);
+struct sock_fprog;
+/* The BPF program seccomp_apply loads (heap filter array, the caller frees
+ * it); -E2BIG past the kernel's size limit. Not built on architectures
+ * whose filter is left to libseccomp. */
+int seccomp_build(const struct s1_seccomp *s, struct sock_fprog *ret);

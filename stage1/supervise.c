@@ -30,7 +30,7 @@ static void record(struct stage1_app *a, int statusfd)
 	char buf[16];
 	struct rkt_err err = { 0 };
 	int n = snprintf(buf, sizeof buf, "%d", a->status);
-	if (write_file_atomic_at(statusfd, a->name, buf, (size_t)n, 0644, &err) < 0)
+	if (write_file_atomic_nosync_at(statusfd, a->name, buf, (size_t)n, 0644, &err) < 0)
 		log_line("stage1", "app %s: cannot record its status: %s", a->name, err.msg);
 	log_debug("stage1", "app %s exited with status %d", a->name, a->status);
 }
@@ -63,7 +63,7 @@ static void record_pid(const struct stage1_app *a, int statusfd)
 	int n = snprintf(buf, sizeof buf, "%d", (int)a->pid);
 	(void)mkdirat(statusfd, "../pids", 0755);
 	int dfd = openat(statusfd, "../pids", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0 || write_file_atomic_at(dfd, a->name, buf, (size_t)n, 0644, &err) < 0)
+	if (dfd < 0 || write_file_atomic_nosync_at(dfd, a->name, buf, (size_t)n, 0644, &err) < 0)
 		log_line("stage1", "app %s: cannot record its pid: %s", a->name,
 			 dfd < 0 ? strerror(errno) : err.msg);
 	if (dfd >= 0)

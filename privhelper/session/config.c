@@ -27,9 +27,19 @@ static int parent_strict(const char *path, struct rkt_err *err)
 
 static int group_gid(const char *name, gid_t *ret)
 {
+	/* Every dir of one tree names the same group: read /etc/group once. */
+	static char *last;
+	static gid_t last_gid;
+	if (last && strcmp(last, name) == 0) {
+		*ret = last_gid;
+		return 0;
+	}
 	struct group *g = getgrnam(name);
 	if (!g)
 		return -ENOENT;
+	free(last);
+	last = xstrdup(name);
+	last_gid = g->gr_gid;
 	*ret = g->gr_gid;
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -17,12 +18,14 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/manifest.h"
 #include "common/util.h"
 
 #define NET_CONF_MAX (64 * 1024)
@@ -31,6 +34,8 @@
 #define NET_INFO "net-info.json"
 #define NET_CONF_DIR "net"
 #define NET_MAX_IFS 64
+#define NET_POD_MANIFEST_MAX (1u << 20)
+#define NET_PORTMAP "portmap"
 
 
 /* Network names and plugin names: no '/', no "." or "..", nothing a shell
@@ -255,6 +260,176 @@ int net_result_ip4(const char *result, char ip[NET_IP_MAX], char mask[NET_IP_MAX
 			return 0;
 	}
 	return rkt_error(err, EBADMSG, "CNI result has no IPv4 address");
+}
+
+/* ---- forwarded ports (--port) ---- */
+
+void net_ports_free(struct net_port_fwd *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+/* A file the helper wrote beneath the pod dir; no symlink is followed on
+ * the way, so nothing in the pod can point the read elsewhere. */
+static int open_in_pod(int pod_dirfd, const char *rel)
+{
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	long fd = syscall(SYS_openat2, pod_dirfd, rel, &how, sizeof how);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+static int read_in_pod(int pod_dirfd, const char *rel, char **ret, size_t *ret_len,
+		       struct rkt_err *err)
+{
+	_cleanup_close_ int fd = open_in_pod(pod_dirfd, rel);
+	if (fd < 0)
+		return rkt_error_errno(err, -fd, "pod file %s", rel);
+	int r = read_fd_bounded(fd, NET_POD_MANIFEST_MAX, ret, ret_len);
+	if (r < 0)
+		return rkt_error_errno(err, -r, "pod file %s", rel);
+	return 0;
+}
+
+struct pod_images {
+	struct pod_manifest *pm;
+	struct image_manifest **im; /* per app */
+};
+
+static void pod_images_done(struct pod_images *pi)
+{
+	for (size_t i = 0; pi->pm && pi->im && i < pi->pm->n_apps; i++)
+		image_manifest_free(pi->im[i]);
+	free(pi->im);
+	pod_manifest_free(pi->pm);
+}
+
+static int pod_images_load(int pod_dirfd, struct pod_images *pi, struct rkt_err *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r = read_in_pod(pod_dirfd, "pod", &buf, &len, err);
+	if (r < 0)
+		return r;
+	if ((r = pod_manifest_parse(buf, len, &pi->pm, err)) < 0)
+		return rkt_error_wrap(err, "pod manifest");
+	if (pi->pm->n_ports == 0)
+		return 0;
+	pi->im = xcalloc(pi->pm->n_apps ? pi->pm->n_apps : 1, sizeof *pi->im);
+	for (size_t i = 0; i < pi->pm->n_apps; i++) {
+		const char *app = pi->pm->apps[i].name;
+		if (!appc_name_valid(app))
+			return rkt_error(err, EINVAL, "pod manifest: bad app name \"%s\"", app);
+		_cleanup_free_ char *rel = xasprintf("appsinfo/%s/manifest", app);
+		_cleanup_free_ char *m = NULL;
+		if ((r = read_in_pod(pod_dirfd, rel, &m, &len, err)) < 0)
+			return r;
+		if ((r = image_manifest_parse(m, len, &pi->im[i], err)) < 0)
+			return rkt_error_wrap(err, "pod file %s", rel);
+	}
+	return 0;
+}
+
+/* rkt's ForwardedPort.conflicts: same protocol and host port on
+ * overlapping addresses ("" is every address). */
+static bool ports_conflict(const struct net_port_fwd *a, const struct net_port_fwd *b)
+{
+	if (strcmp(a->protocol, b->protocol) || a->host_port != b->host_port)
+		return false;
+	return !a->host_ip[0] || !b->host_ip[0] || strcmp(a->host_ip, b->host_ip) == 0;
+}
+
+static int resolve_one(const struct pod_images *pi, const struct pod_port *pp,
+		       struct net_port_fwd *f, struct rkt_err *err)
+{
+	const struct appc_port *found = NULL;
+	for (size_t i = 0; i < pi->pm->n_apps; i++) {
+		const struct appc_app *app = pi->im[i]->app;
+		for (size_t k = 0; app && k < app->n_ports; k++) {
+			if (strcmp(app->ports[k].name, pp->name))
+				continue;
+			if (found)
+				return rkt_error(err, EINVAL, "port name \"%s\" defined multiple apps",
+						 pp->name);
+			found = &app->ports[k];
+		}
+	}
+	if (!found)
+		return rkt_error(err, ENOENT, "port name \"%s\" could not be found in any apps",
+				 pp->name);
+	const char *proto = found->protocol ? found->protocol : "tcp";
+	if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
+		return rkt_error(err, EINVAL, "port name \"%s\": protocol \"%s\" cannot be forwarded "
+				 "(tcp or udp only)", pp->name, proto);
+	struct in_addr a = { 0 };
+	if (pp->host_ip && inet_pton(AF_INET, pp->host_ip, &a) != 1)
+		return rkt_error(err, EINVAL, "port name \"%s\": hostIP \"%s\" is not an IPv4 address",
+				 pp->name, pp->host_ip);
+	f->name = xstrdup(pp->name);
+	snprintf(f->protocol, sizeof f->protocol, "%s", proto);
+	f->host_port = pp->host_port;
+	f->pod_port = found->port;
+	/* 0.0.0.0 is spelled "" so that conflicts and portmap see one form. */
+	if (pp->host_ip && a.s_addr != INADDR_ANY)
+		inet_ntop(AF_INET, &a, f->host_ip, sizeof f->host_ip);
+	return 0;
+}
+
+int net_ports_resolve(int pod_dirfd, struct net_port_fwd **ret, size_t *ret_n,
+		      struct rkt_err *err)
+{
+	struct pod_images pi = { 0 };
+	*ret = NULL;
+	*ret_n = 0;
+	int r = pod_images_load(pod_dirfd, &pi, err);
+	size_t n = r < 0 ? 0 : pi.pm->n_ports;
+	struct net_port_fwd *v = n ? xcalloc(n, sizeof *v) : NULL;
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		if ((r = resolve_one(&pi, &pi.pm->ports[i], &v[i], err)) < 0)
+			break;
+		for (size_t k = 0; k < i; k++)
+			if (ports_conflict(&v[i], &v[k])) {
+				r = rkt_error(err, EADDRINUSE, "port %s-%s:%u already mapped to pod port %u",
+					      v[i].protocol, v[i].host_ip[0] ? v[i].host_ip : "0.0.0.0",
+					      v[i].host_port, v[k].pod_port);
+				break;
+			}
+	}
+	pod_images_done(&pi);
+	if (r < 0) {
+		net_ports_free(v, n);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* Binding a host port below 1024 is root's privilege; forwarding one is
+ * the same power, so a non-root caller gets only unprivileged ones. */
+static int ports_allowed(const struct net_port_fwd *v, size_t n, uid_t uid, struct rkt_err *err)
+{
+	for (size_t i = 0; uid != 0 && i < n; i++)
+		if (v[i].host_port < NET_PORT_UNPRIV_MIN)
+			return rkt_error(err, EPERM,
+					 "denied by policy: --port %s:%u: host ports below %d are "
+					 "root's only (rule: unprivileged host ports for non-root) "
+					 "for uid %u",
+					 v[i].name, v[i].host_port, NET_PORT_UNPRIV_MIN, (unsigned)uid);
+	return 0;
+}
+
+int net_ports_check(int pod_dirfd, uid_t uid, struct rkt_err *err)
+{
+	struct net_port_fwd *v = NULL;
+	size_t n = 0;
+	int r = net_ports_resolve(pod_dirfd, &v, &n, err);
+	if (r >= 0)
+		r = ports_allowed(v, n, uid, err);
+	net_ports_free(v, n);
+	return r;
 }
 
 /* ---- running plugins ---- */
@@ -492,6 +667,7 @@ static int netns_remove(const char *path, struct rkt_err *err)
 
 struct net_entry {
 	char *name, *args, *conf_path;
+	char *result; /* the ADD's output, portmap's prevResult */
 	json_t *conf;
 	char ifname[IFNAMSIZ];
 };
@@ -502,6 +678,7 @@ static void entries_free(struct net_entry *v, size_t n)
 		free(v[i].name);
 		free(v[i].args);
 		free(v[i].conf_path);
+		free(v[i].result);
 		json_decref(v[i].conf);
 	}
 	free(v);
@@ -562,9 +739,12 @@ static int write_json_at(int dirfd, const char *name, json_t *j, struct rkt_err 
 	return write_file_atomic_at(dirfd, name, text, strlen(text), 0640, err);
 }
 
-static void remove_pod_files(int pod_dirfd)
+/* keep_info: net-info.json stays after a teardown so an exited pod still
+ * shows its last networks (rkt list/status), as rkt does. */
+static void remove_pod_files(int pod_dirfd, bool keep_info)
 {
-	unlinkat(pod_dirfd, NET_INFO, 0);
+	if (!keep_info)
+		unlinkat(pod_dirfd, NET_INFO, 0);
 	rm_rf_at(pod_dirfd, NET_CONF_DIR);
 	unlinkat(pod_dirfd, "netns", 0);
 }
@@ -578,9 +758,9 @@ static int add_one(const struct session_config *cfg, const char *uuid, int pod_d
 	if (r < 0)
 		return r;
 	struct plugin_call pc = { "ADD", uuid, netns, e->ifname, e->args, e->name };
-	_cleanup_free_ char *out = NULL;
-	if ((r = plugin_run(cfg, e->conf, &pc, &out, err)) < 0)
+	if ((r = plugin_run(cfg, e->conf, &pc, &e->result, err)) < 0)
 		return r;
+	const char *out = e->result;
 	char ip[NET_IP_MAX], mask[NET_IP_MAX];
 	if ((r = net_result_ip4(out, ip, mask, err)) < 0)
 		return rkt_error_wrap(err, "network \"%s\"", e->name);
@@ -600,58 +780,6 @@ static void del_quiet(const struct session_config *cfg, const char *uuid, const 
 	struct plugin_call pc = { "DEL", uuid, netns, e->ifname, e->args, e->name };
 	if (plugin_run(cfg, e->conf, &pc, NULL, &derr) < 0)
 		log_warn("net: undo: %s", derr.msg);
-}
-
-int net_setup(const struct session_config *cfg, const char *uuid, int pod_dirfd,
-	      char *const *nets, char *netns_path, size_t netns_path_len, struct rkt_err *err)
-{
-	struct net_entry *v = NULL;
-	size_t n = 0;
-	if (netns_path_len < NET_NETNS_PATH_MAX)
-		return rkt_error(err, EINVAL, "netns path buffer too small");
-	netns_path[0] = '\0';
-	int r = resolve_nets(cfg, nets, &v, &n, err);
-	if (r < 0)
-		return r;
-	if (strcmp(v[0].name, "host") == 0) {
-		entries_free(v, n);
-		return 0;
-	}
-	char path[NET_NETNS_PATH_MAX];
-	snprintf(path, sizeof path, NET_NETNS_DIR "/rkt-%s", uuid);
-	if (!netns_path_valid(path)) {
-		entries_free(v, n);
-		return rkt_error(err, EINVAL, "bad pod UUID \"%s\"", uuid);
-	}
-	if ((r = netns_create(path, err)) < 0) {
-		entries_free(v, n);
-		return r;
-	}
-	json_t *info = json_array();
-	r = write_file_atomic_at(pod_dirfd, "netns", path, strlen(path), 0640, err);
-	if (r == 0 && v[0].conf && mkdirat(pod_dirfd, NET_CONF_DIR, 0750) < 0 && errno != EEXIST)
-		r = rkt_error_errno(err, errno, "mkdir " NET_CONF_DIR);
-	size_t done = 0;
-	for (; r == 0 && done < n && v[done].conf; done++)
-		if ((r = add_one(cfg, uuid, pod_dirfd, path, &v[done], info, err)) < 0)
-			break;
-	if (r == 0 && !v[0].conf)
-		r = write_json_at(pod_dirfd, NET_INFO, info, err);
-	if (r < 0) {
-		/* The failed ADD too: CNI asks for DEL after a failed ADD. */
-		for (size_t i = done + 1; i-- > 0;)
-			if (i < n && v[i].conf)
-				del_quiet(cfg, uuid, path, &v[i]);
-		struct rkt_err rerr = { 0 };
-		if (netns_remove(path, &rerr) < 0)
-			log_warn("net: undo: %s", rerr.msg);
-		remove_pod_files(pod_dirfd);
-	} else {
-		snprintf(netns_path, netns_path_len, "%s", path);
-	}
-	json_decref(info);
-	entries_free(v, n);
-	return r;
 }
 
 static int read_small_at(int dirfd, const char *name, char **ret, size_t *ret_len)
@@ -676,12 +804,20 @@ static const char *recorded_args(json_t *info, const char *ifname)
 	return NULL;
 }
 
-/* DEL for the config saved as net/<ifname>.json: there is one for every
- * ADD that was attempted, even when net-info.json was never written. */
-static int del_saved(const struct session_config *cfg, int pod_dirfd, const char *uuid,
-		     const char *netns, const char *ifname, json_t *info, struct rkt_err *err)
+static char *saved_conf_name(const char *ifname, bool portmap)
 {
-	_cleanup_free_ char *cname = xasprintf(NET_CONF_DIR "/%s.json", ifname);
+	return portmap ? xasprintf(NET_CONF_DIR "/" NET_PORTMAP "-%s.json", ifname)
+		       : xasprintf(NET_CONF_DIR "/%s.json", ifname);
+}
+
+/* DEL for the config saved as net/<ifname>.json (or portmap-<ifname>.json):
+ * there is one for every ADD that was attempted, even when net-info.json
+ * was never written. */
+static int del_saved(const struct session_config *cfg, int pod_dirfd, const char *uuid,
+		     const char *netns, const char *ifname, bool portmap, json_t *info,
+		     struct rkt_err *err)
+{
+	_cleanup_free_ char *cname = saved_conf_name(ifname, portmap);
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 	int r = read_small_at(pod_dirfd, cname, &text, &len);
@@ -695,10 +831,171 @@ static int del_saved(const struct session_config *cfg, int pod_dirfd, const char
 	const char *name = json_string_value(json_object_get(conf, "name"));
 	const char *t = json_string_value(json_object_get(conf, "type"));
 	const char *it = json_string_value(json_object_get(ipam, "type"));
-	if (!name || !t || !plain_name(t, 64) || (ipam && (!it || !plain_name(it, 64))))
+	if (!name || !t || !plain_name(t, 64) || (ipam && (!it || !plain_name(it, 64))) ||
+	    (portmap && strcmp(t, NET_PORTMAP) != 0))
 		return rkt_error(err, EBADMSG, "pod %s: bad network config", cname);
-	struct plugin_call pc = { "DEL", uuid, netns, ifname, recorded_args(info, ifname), name };
+	struct plugin_call pc = { "DEL", uuid, netns, ifname,
+				  portmap ? NULL : recorded_args(info, ifname), name };
 	return plugin_run(cfg, conf, &pc, NULL, err);
+}
+
+/* The pod's `owner` (decimal uid, written by the helper's prepare); a
+ * missing or unreadable one makes the pod root's, as for run-prepared. */
+static uid_t pod_owner(int pod_dirfd)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	if (read_small_at(pod_dirfd, "owner", &text, &len) < 0)
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long u = strtoul(text, &end, 10);
+	while (*end == '\n' || *end == ' ')
+		end++;
+	return errno || end == text || *end || u > (uid_t)-1 ? 0 : (uid_t)u;
+}
+
+/* The pod's forwarded ports, judged before any netns exists. */
+static int ports_for_setup(int pod_dirfd, const struct net_entry *v, struct net_port_fwd **ret,
+			   size_t *ret_n, struct rkt_err *err)
+{
+	int r = net_ports_resolve(pod_dirfd, ret, ret_n, err);
+	if (r < 0 || *ret_n == 0)
+		return r;
+	if (!v[0].conf)
+		r = rkt_error(err, EINVAL, "--port flag does not work with '%s' networking",
+			      v[0].name);
+	else
+		r = ports_allowed(*ret, *ret_n, pod_owner(pod_dirfd), err);
+	if (r < 0) {
+		net_ports_free(*ret, *ret_n);
+		*ret = NULL;
+		*ret_n = 0;
+	}
+	return r;
+}
+
+/* rkt forwarded ports on the first masqueraded network, else on the last. */
+static struct net_entry *portmap_net(struct net_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].conf && json_is_true(json_object_get(v[i].conf, "ipMasq")))
+			return &v[i];
+	for (size_t i = n; i-- > 0;)
+		if (v[i].conf)
+			return &v[i];
+	return NULL;
+}
+
+/* portmap as a chained plugin of the net e (same name and version), with
+ * the mappings as CNI's runtimeConfig.portMappings. */
+static json_t *portmap_conf(const struct net_entry *e, const struct net_port_fwd *f, size_t n)
+{
+	json_t *maps = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *m = json_pack("{s:i, s:i, s:s}", "hostPort", (int)f[i].host_port,
+				      "containerPort", (int)f[i].pod_port, "protocol", f[i].protocol);
+		if (f[i].host_ip[0])
+			json_object_set_new(m, "hostIP", json_string(f[i].host_ip));
+		json_array_append_new(maps, m);
+	}
+	return json_pack("{s:O, s:O, s:s, s:b, s:{s:b}, s:{s:o}}", "cniVersion",
+			 json_object_get(e->conf, "cniVersion"), "name",
+			 json_object_get(e->conf, "name"), "type", NET_PORTMAP, "snat", 1,
+			 "capabilities", "portMappings", 1, "runtimeConfig", "portMappings", maps);
+}
+
+static int portmap_add(const struct session_config *cfg, const char *uuid, int pod_dirfd,
+		       const char *netns, const struct net_entry *e, const struct net_port_fwd *f,
+		       size_t n, struct rkt_err *err)
+{
+	json_auto_t *conf = portmap_conf(e, f, n);
+	_cleanup_free_ char *cname = saved_conf_name(e->ifname, true);
+	/* Saved before ADD (without prevResult, which DEL does not need). */
+	int r = write_json_at(pod_dirfd, cname, conf, err);
+	if (r < 0)
+		return r;
+	json_t *prev = json_loads(e->result ? e->result : "", 0, NULL);
+	if (!json_is_object(prev)) {
+		json_decref(prev);
+		return rkt_error(err, EBADMSG, "network \"%s\": CNI result is not a JSON object",
+				 e->name);
+	}
+	json_object_set_new(conf, "prevResult", prev);
+	struct plugin_call pc = { "ADD", uuid, netns, e->ifname, NULL, e->name };
+	if ((r = plugin_run(cfg, conf, &pc, NULL, err)) < 0)
+		return rkt_error_wrap(err, "--port");
+	return 0;
+}
+
+/* Undo of a failed setup: portmap first, then the nets, newest first
+ * (the failed ADD too: CNI asks for DEL after a failed ADD). */
+static void setup_undo(const struct session_config *cfg, const char *uuid, int pod_dirfd,
+		       const char *path, struct net_entry *v, size_t n, size_t done)
+{
+	struct rkt_err derr = { 0 };
+	for (size_t i = 0; i < n; i++)
+		if (v[i].conf && del_saved(cfg, pod_dirfd, uuid, path, v[i].ifname, true, NULL,
+					   &derr) < 0)
+			log_warn("net: undo: %s", derr.msg);
+	for (size_t i = done + 1; i-- > 0;)
+		if (i < n && v[i].conf)
+			del_quiet(cfg, uuid, path, &v[i]);
+	struct rkt_err rerr = { 0 };
+	if (netns_remove(path, &rerr) < 0)
+		log_warn("net: undo: %s", rerr.msg);
+	remove_pod_files(pod_dirfd, false);
+}
+
+int net_setup(const struct session_config *cfg, const char *uuid, int pod_dirfd,
+	      char *const *nets, char *netns_path, size_t netns_path_len, struct rkt_err *err)
+{
+	struct net_entry *v = NULL;
+	size_t n = 0;
+	struct net_port_fwd *fwd = NULL;
+	size_t n_fwd = 0;
+	if (netns_path_len < NET_NETNS_PATH_MAX)
+		return rkt_error(err, EINVAL, "netns path buffer too small");
+	netns_path[0] = '\0';
+	int r = resolve_nets(cfg, nets, &v, &n, err);
+	if (r < 0)
+		return r;
+	if ((r = ports_for_setup(pod_dirfd, v, &fwd, &n_fwd, err)) < 0 ||
+	    strcmp(v[0].name, "host") == 0) {
+		entries_free(v, n);
+		return r;
+	}
+	char path[NET_NETNS_PATH_MAX];
+	snprintf(path, sizeof path, NET_NETNS_DIR "/rkt-%s", uuid);
+	if (!netns_path_valid(path))
+		r = rkt_error(err, EINVAL, "bad pod UUID \"%s\"", uuid);
+	else
+		r = netns_create(path, err);
+	if (r < 0) {
+		net_ports_free(fwd, n_fwd);
+		entries_free(v, n);
+		return r;
+	}
+	json_t *info = json_array();
+	r = write_file_atomic_at(pod_dirfd, "netns", path, strlen(path), 0640, err);
+	if (r == 0 && v[0].conf && mkdirat(pod_dirfd, NET_CONF_DIR, 0750) < 0 && errno != EEXIST)
+		r = rkt_error_errno(err, errno, "mkdir " NET_CONF_DIR);
+	size_t done = 0;
+	for (; r == 0 && done < n && v[done].conf; done++)
+		if ((r = add_one(cfg, uuid, pod_dirfd, path, &v[done], info, err)) < 0)
+			break;
+	if (r == 0 && !v[0].conf)
+		r = write_json_at(pod_dirfd, NET_INFO, info, err);
+	if (r == 0 && n_fwd)
+		r = portmap_add(cfg, uuid, pod_dirfd, path, portmap_net(v, n), fwd, n_fwd, err);
+	if (r < 0)
+		setup_undo(cfg, uuid, pod_dirfd, path, v, n, done);
+	else
+		snprintf(netns_path, netns_path_len, "%s", path);
+	json_decref(info);
+	net_ports_free(fwd, n_fwd);
+	entries_free(v, n);
+	return r;
 }
 
 int net_teardown(const struct session_config *cfg, int pod_dirfd, struct rkt_err *err)
@@ -719,16 +1016,18 @@ int net_teardown(const struct session_config *cfg, int pod_dirfd, struct rkt_err
 		info = json_loadb(text, len, 0, NULL);
 	int first = 0;
 	struct rkt_err e1 = { 0 };
-	for (int i = NET_MAX_IFS; i-- > 0;) {
-		char ifname[IFNAMSIZ];
-		snprintf(ifname, sizeof ifname, "eth%d", i);
-		struct rkt_err derr = { 0 };
-		int d = del_saved(cfg, pod_dirfd, uuid, netns, ifname, info, &derr);
-		if (d < 0 && first == 0) {
-			first = d;
-			e1 = derr;
+	/* Forwarded ports go first: their rules point at the pod's address. */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = NET_MAX_IFS; i-- > 0;) {
+			char ifname[IFNAMSIZ];
+			snprintf(ifname, sizeof ifname, "eth%d", i);
+			struct rkt_err derr = { 0 };
+			int d = del_saved(cfg, pod_dirfd, uuid, netns, ifname, pass == 0, info, &derr);
+			if (d < 0 && first == 0) {
+				first = d;
+				e1 = derr;
+			}
 		}
-	}
 	r = netns_remove(netns, err);
 	if (first < 0) {
 		*err = e1;
@@ -736,6 +1035,6 @@ int net_teardown(const struct session_config *cfg, int pod_dirfd, struct rkt_err
 	}
 	if (r < 0)
 		return r;
-	remove_pod_files(pod_dirfd);
+	remove_pod_files(pod_dirfd, true);
 	return 0;
 }

@@ -32,39 +32,6 @@
 #define ENTER_PID_WAIT_MS 5000
 #define POD_MANIFEST_MAX (1024 * 1024)
 
-static bool flavor_name_valid(const char *s)
-{
-	if (!*s || s[0] == '.' || strlen(s) > 64)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '-' || *p == '_' || *p == '.'))
-			return false;
-	return true;
-}
-
-/* The enter program of the pod's flavor, opened without following a link
- * at its last component (the directories are the admin's, checked at
- * start-up like every --system-config path). */
-static int open_enter(struct conn *c, int pod_fd, const char *uuid, struct rkt_err *e)
-{
-	_cleanup_close_ int fd = openat(pod_fd, "stage1-flavor", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_free_ char *flavor = NULL;
-	if (fd < 0 || read_fd_bounded(fd, 128, &flavor, NULL) < 0)
-		return rkt_error(e, EINVAL, "pod \"%s\": cannot read its stage1-flavor file", uuid);
-	flavor[strcspn(flavor, "\n")] = '\0';
-	if (!flavor_name_valid(flavor))
-		return rkt_error(e, EINVAL, "pod \"%s\": invalid stage1 flavor name \"%s\"", uuid,
-				 flavor);
-	_cleanup_free_ char *path =
-		xasprintf("%s/stage1/%s/enter", c->cfg->system_config, flavor);
-	int efd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (efd < 0)
-		return rkt_error_errno(e, errno, "stage1 flavor %s has no enter entrypoint (%s)",
-				       flavor, path);
-	return efd;
-}
-
 /* The app to enter: the one named, else the pod's only app (rkt's rules). */
 static int pick_app(int pod_fd, const char *uuid, const char *want, char **ret,
 		    struct rkt_err *e)
@@ -98,18 +65,42 @@ static int pick_app(int pod_fd, const char *uuid, const char *want, char **ret,
 }
 
 /* rkt enter waits for a pod that is starting (its pid file not written
- * yet) while it stays locked. */
+ * yet) while it stays locked; *ended when the pod ended meanwhile. */
 static int pod_pidfd_wait(int pod_fd, const char *uuid, int *ret_pidfd, pid_t *ret_pid,
-			  struct rkt_err *e)
+			  bool *ended, struct rkt_err *e)
 {
+	*ended = false;
 	for (int waited = 0;; waited += 50) {
 		rkt_err_clear(e);
 		if (session_pod_pidfd(pod_fd, uuid, ret_pidfd, ret_pid, e) == 0)
 			return 0;
-		if (waited >= ENTER_PID_WAIT_MS || !session_pod_locked(pod_fd))
+		if (!session_pod_locked(pod_fd)) {
+			*ended = true;
+			return rkt_error(e, ESRCH, "pod %s is not running anymore", uuid);
+		}
+		if (waited >= ENTER_PID_WAIT_MS)
 			return rkt_error(e, e->code ? e->code : ESRCH, "%s", e->msg);
 		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
 	}
+}
+
+/* rkt's end for a pod that stopped before enter could join it: its
+ * message on stderr and exit status 1. */
+static int pod_ended(struct conn *c, const char *uuid, const char *why, struct rkt_err *err)
+{
+	_cleanup_free_ char *text =
+		xasprintf("enter: unable to determine the pid for pod \"%s\": %s", uuid, why);
+	_cleanup_ipc_msg_ struct ipc_msg ev;
+	ipc_msg_init(&ev, IPC_RUN_EVENT);
+	ipc_msg_put_u32(&ev, IPC_TAG_EVENT, IPC_EV_MESSAGE);
+	ipc_msg_put_str(&ev, IPC_TAG_TEXT, text);
+	int r = session_reply(c, &ev, err);
+	if (r < 0)
+		return r;
+	_cleanup_ipc_msg_ struct ipc_msg res;
+	ipc_msg_init(&res, IPC_RUN_RESULT);
+	ipc_msg_put_i32(&res, IPC_TAG_EXIT_STATUS, 1);
+	return session_reply(c, &res, err);
 }
 
 struct enter_child {
@@ -248,16 +239,20 @@ int op_enter(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 		return session_reply_errno(c, e.code ? e.code : -pod, e.msg, err);
 	char msg[128];
 	if (st != POD_RUNNING) {
-		snprintf(msg, sizeof msg, "pod \"%s\" is not running", uuid);
+		snprintf(msg, sizeof msg, "pod \"%s\" isn't currently running", uuid);
 		return session_reply_errno(c, EINVAL, msg, err);
 	}
 	_cleanup_free_ char *app = NULL;
 	_cleanup_close_ int pidfd = -1;
 	pid_t pid;
-	if (pick_app(pod, uuid, want, &app, &e) < 0 ||
-	    pod_pidfd_wait(pod, uuid, &pidfd, &pid, &e) < 0)
+	if (pick_app(pod, uuid, want, &app, &e) < 0)
 		return session_reply_errno(c, e.code, e.msg, err);
-	_cleanup_close_ int exe = open_enter(c, pod, uuid, &e);
+	bool ended;
+	if ((r = pod_pidfd_wait(pod, uuid, &pidfd, &pid, &ended, &e)) < 0 && ended)
+		return pod_ended(c, uuid, e.msg, err);
+	if (r < 0)
+		return session_reply_errno(c, e.code, e.msg, err);
+	_cleanup_close_ int exe = podgc_open_entrypoint(c->cfg, pod, uuid, "enter", &e);
 	if (exe < 0)
 		return session_reply_errno(c, e.code, e.msg, err);
 	_cleanup_strv_ char **argv = NULL;

@@ -165,9 +165,12 @@ static void expire_prepared(struct gc *g, int64_t expire_ns)
 
 static void collect(struct gc *g, const char *dir, const char *uuid)
 {
-	struct rkt_err e = { 0 };
+	struct rkt_err e = { 0 }, warn = { 0 };
 	out_line(g, IPC_LINE_STDOUT, "Garbage collecting pod \"%s\"", uuid);
-	if (podgc_delete(g->c->cfg, g->pods_fd, dir, uuid, &e) < 0)
+	int r = podgc_delete(g->c->cfg, g->pods_fd, dir, uuid, &warn, &e);
+	if (warn.code)
+		out_line(g, IPC_LINE_STDERR, "%s", warn.msg);
+	if (r < 0)
 		out_line(g, IPC_LINE_FAILED, "unable to delete pod \"%s\": %s", uuid, e.msg);
 }
 
@@ -203,8 +206,9 @@ static void sweep(struct gc *g, int64_t grace_ns)
 static int gc_pods(struct gc *g, const struct ipc_msg *m, uint32_t flags, struct rkt_err *err)
 {
 	/* Detaching what a pod left mounted needs CAP_SYS_ADMIN; its files
-	 * belong to any uid and mode, hence CAP_DAC_OVERRIDE and CAP_FOWNER. */
-	static const int caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_FOWNER };
+	 * belong to any uid and mode, hence CAP_DAC_OVERRIDE and CAP_FOWNER;
+	 * the flavor's gc entrypoint kills what escaped a pod (CAP_KILL). */
+	static const int caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_KILL };
 	if (session_keep_caps(caps, sizeof caps / sizeof caps[0]) < 0)
 		return session_reply_errno(g->c, EPERM, "gc: the helper could not set its capabilities",
 					   err);

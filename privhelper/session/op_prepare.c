@@ -29,6 +29,7 @@
 #include "ipc/ipc.h"
 #include "policy/policy.h"
 #include "privhelper/session/podgc.h"
+#include "privhelper/session/net.h"
 #include "privhelper/session/session.h"
 
 #define TREE_ID_MAX 256 /* session_render_image wants >= 200 */
@@ -48,6 +49,9 @@ struct prepare {
 	int64_t cpu_milli;
 	char (*tree_ids)[TREE_ID_MAX]; /* per app */
 	bool all_signed;
+	/* PREPARE_REQ's pod outlives a crash; RUN_REQ's runs at once and is
+	 * garbage after one, so its files and moves skip the fsyncs. */
+	bool durable;
 	int dirfd; /* the helper's --dir */
 };
 
@@ -228,6 +232,19 @@ static int ensure_pods_dirs(int dirfd, int *ret_pods_fd, struct rkt_err *err)
 	return 0;
 }
 
+/* Counting the caller's pods opens every live pod: only worth it when a
+ * rule caps them (root and a policy without maxPodsPerUser never look). */
+static bool pod_cap_possible(const struct prepare *p)
+{
+	const struct policy *pol = p->c->cfg->policy;
+	if (p->c->peer.uid == 0 || !pol)
+		return false;
+	for (size_t r = 0; r < pol->n_rules; r++)
+		if (pol->rules[r].max_pods_per_user)
+			return true;
+	return false;
+}
+
 static int policy_check(struct prepare *p, int pods_fd, struct rkt_err *err)
 {
 	for (size_t i = 0; i < sizeof insecure_names / sizeof insecure_names[0]; i++)
@@ -244,7 +261,7 @@ static int policy_check(struct prepare *p, int pods_fd, struct rkt_err *err)
 		.nets = NULL,
 		.memory = p->memory,
 		.cpu_milli = p->cpu_milli,
-		.pods_owned = pods_owned(pods_fd, p->c->peer.uid),
+		.pods_owned = pod_cap_possible(p) ? pods_owned(pods_fd, p->c->peer.uid) : 0,
 	};
 	struct pod_limits lim;
 	return policy_check_run(p->c->cfg->policy, &req, &lim, err);
@@ -309,9 +326,17 @@ static void uuid_v4(char out[POD_UUID_LEN + 1])
 		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-static int write_str(int dfd, const char *name, const char *s, struct rkt_err *err)
+static int write_pod_file(const struct prepare *p, int dfd, const char *name, const void *data,
+			  size_t len, struct rkt_err *err)
 {
-	return write_file_atomic_at(dfd, name, s, strlen(s), 0640, err);
+	return p->durable ? write_file_atomic_at(dfd, name, data, len, 0640, err)
+			  : write_file_atomic_nosync_at(dfd, name, data, len, 0640, err);
+}
+
+static int write_str(const struct prepare *p, int dfd, const char *name, const char *s,
+		     struct rkt_err *err)
+{
+	return write_pod_file(p, dfd, name, s, strlen(s), err);
 }
 
 /* appsinfo/<app>/{manifest,treeStoreID}: the manifest comes from the
@@ -338,9 +363,9 @@ static int write_appinfo(struct prepare *p, int podfd, size_t i, struct rkt_err 
 	image_manifest_free(im);
 	_cleanup_free_ char *mpath = xasprintf("%s/manifest", dir);
 	_cleanup_free_ char *tpath = xasprintf("%s/treeStoreID", dir);
-	r = write_file_atomic_at(podfd, mpath, buf, len, 0640, err);
+	r = write_pod_file(p, podfd, mpath, buf, len, err);
 	if (r >= 0)
-		r = write_str(podfd, tpath, p->tree_ids[i], err);
+		r = write_str(p, podfd, tpath, p->tree_ids[i], err);
 	return r;
 }
 
@@ -357,15 +382,16 @@ static int write_pod_files(struct prepare *p, int podfd, struct rkt_err *err)
 	pod_manifest_free(check);
 	char owner[24];
 	snprintf(owner, sizeof owner, "%u\n", (unsigned)p->c->peer.uid);
-	if ((r = write_str(podfd, "pod", json, err)) < 0 || (r = write_str(podfd, "pod-created", "", err)) < 0)
+	if ((r = write_str(p, podfd, "pod", json, err)) < 0 ||
+	    (r = write_str(p, podfd, "pod-created", "", err)) < 0)
 		return r;
 	for (size_t i = 0; i < p->pm->n_apps; i++)
 		if ((r = write_appinfo(p, podfd, i, err)) < 0)
 			return r;
-	if ((r = write_str(podfd, "owner", owner, err)) < 0 ||
-	    (r = write_str(podfd, "stage1-flavor", p->stage1, err)) < 0)
+	if ((r = write_str(p, podfd, "owner", owner, err)) < 0 ||
+	    (r = write_str(p, podfd, "stage1-flavor", p->stage1, err)) < 0)
 		return r;
-	if (fsync(podfd) < 0)
+	if (p->durable && fsync(podfd) < 0)
 		return rkt_error_errno(err, errno, "syncing the pod directory");
 	return 0;
 }
@@ -388,14 +414,18 @@ static int create_pod(struct prepare *p, int pods_fd, char uuid[POD_UUID_LEN + 1
 		r = rkt_error_errno(err, errno, "locking pods/embryo/%s", uuid);
 	if (r >= 0)
 		r = write_pod_files(p, podfd, err);
+	if (r >= 0) /* --port: declared names, host ports the caller may forward */
+		r = net_ports_check(podfd, p->c->peer.uid, err);
 	if (r >= 0)
-		r = podgc_move(pods_fd, "embryo", "prepare", uuid, err);
+		r = p->durable ? podgc_move(pods_fd, "embryo", "prepare", uuid, err)
+			       : podgc_move_nosync(pods_fd, "embryo", "prepare", uuid, err);
 	if (r < 0) {
 		(void)rm_rf_at(efd, uuid);
 		return r;
 	}
 	/* From here a failure leaves rkt's "aborted prepare" for gc. */
-	r = podgc_move(pods_fd, "prepare", "prepared", uuid, err);
+	r = p->durable ? podgc_move(pods_fd, "prepare", "prepared", uuid, err)
+		       : podgc_move_nosync(pods_fd, "prepare", "prepared", uuid, err);
 	return r;
 }
 
@@ -417,7 +447,7 @@ int session_prepare_pod(struct conn *c, struct ipc_msg *m, char *uuid,
 	if (r < 0)
 		return r; /* a protocol violation: the connection ends */
 
-	struct prepare p = { .c = c, .stage1 = "ns", .dirfd = -1 };
+	struct prepare p = { .c = c, .stage1 = "ns", .durable = m->type != IPC_RUN_REQ, .dirfd = -1 };
 	_cleanup_close_ int pods_fd = -1;
 	if (pod_manifest_parse(buf, len, &p.pm, refusal) < 0) {
 		rkt_error_wrap(refusal, "invalid pod manifest");

@@ -83,14 +83,17 @@ static int rm_once(struct conn *c, int pods_fd, const char *arg, char uuid[POD_U
 	const char *to = garbage_dir(dir);
 	if (strcmp(dir, to) != 0 && (r = podgc_move(pods_fd, dir, to, uuid, e)) < 0)
 		return r;
-	return podgc_delete(c->cfg, pods_fd, to, uuid, e);
+	/* rm answers with the UUID alone: a failed gc entrypoint is in the
+	 * helper's log only. */
+	return podgc_delete(c->cfg, pods_fd, to, uuid, NULL, e);
 }
 
 int op_rm(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 {
 	/* Detaching what a pod left mounted needs CAP_SYS_ADMIN; its files
-	 * belong to any uid and mode, hence CAP_DAC_OVERRIDE and CAP_FOWNER. */
-	static const int caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_FOWNER };
+	 * belong to any uid and mode, hence CAP_DAC_OVERRIDE and CAP_FOWNER;
+	 * the flavor's gc entrypoint kills what escaped a pod (CAP_KILL). */
+	static const int caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_KILL };
 	if (session_keep_caps(caps, sizeof caps / sizeof caps[0]) < 0)
 		return session_reply_errno(c, EPERM, "rm: the helper could not set its capabilities",
 					   err);

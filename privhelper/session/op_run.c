@@ -31,6 +31,7 @@
 #include "common/util.h"
 #include "ipc/ipc.h"
 #include "policy/policy.h"
+#include "privhelper/session/dnsconf.h"
 #include "privhelper/session/podgc.h"
 #include "privhelper/session/net.h"
 #include "privhelper/session/session.h"
@@ -51,12 +52,14 @@
 
 struct run_req {
 	const char *arg; /* uuid (run-prepared) */
+	bool fresh;	 /* prepared by this RUN_REQ: garbage after a crash, no syncs */
 	uint32_t flags;	 /* enum ipc_run_flag */
 	uint32_t insecure;
 	const char *net;  /* stage1's --net: "none", "host" or the CNI names joined */
 	char **nets;      /* the request's --net list; NULL = none */
 	bool cni;         /* nets other than none/host: the helper sets up a netns */
 	const char *hostname;
+	struct dnsconf dns; /* --dns*, --hosts-entry, checked */
 	int stdio[3];
 };
 
@@ -139,8 +142,18 @@ static int private_mount_ns(struct rkt_err *err)
 static int mount_app_overlay(const char *lower, const char *upper, const char *work,
 			     const char *target, struct rkt_err *err)
 {
-	_cleanup_free_ char *opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
-	if (mount("overlay", target, "overlay", MS_NODEV, opts) < 0)
+	/* volatile: the last unmount would otherwise syncfs the whole upper
+	 * filesystem (the pods dir's, often /var), for an upper dir that is
+	 * the pod's scratch space and garbage after a crash anyway. Kernels
+	 * before 5.10 refuse the option: mount without it there. */
+	_cleanup_free_ char *opts =
+		xasprintf("lowerdir=%s,upperdir=%s,workdir=%s,volatile", lower, upper, work);
+	int r = mount("overlay", target, "overlay", MS_NODEV, opts);
+	if (r < 0 && errno == EINVAL) {
+		opts[strlen(opts) - strlen(",volatile")] = '\0';
+		r = mount("overlay", target, "overlay", MS_NODEV, opts);
+	}
+	if (r < 0)
 		return rkt_error_errno(err, errno, "mounting the overlay of %s on %s", lower, target);
 	return 0;
 }
@@ -201,6 +214,14 @@ static int setup_app(struct conn *c, int dirfd, int podfd, const char *poddir, c
 	_cleanup_free_ char *wrel = xasprintf("overlay/%s/work/%s", tid, app);
 	if ((r = mkdirs(podfd, urel, err)) < 0 || (r = mkdirs(podfd, wrel, err)) < 0)
 		return r;
+	/* A pod whose start failed after its overlay was mounted (volatile,
+	 * below) went back to prepared/ with work/incompat/volatile left in
+	 * its workdir, which the kernel refuses to mount again. That mount was
+	 * cleanly undone, so the marker is stale: drop the kernel's scratch
+	 * "work" dir (it remakes it). Safe: beneath the pod dir, no symlink
+	 * followed, a dir only the kernel writes. */
+	_cleanup_free_ char *scratch = xasprintf("%s/work", wrel);
+	(void)rm_rf_at(podfd, scratch);
 	_cleanup_free_ char *upper = xasprintf("%s/%s", poddir, urel);
 	_cleanup_free_ char *work = xasprintf("%s/%s", poddir, wrel);
 	if ((r = mount_app_overlay(lower, upper, work, target, err)) < 0)
@@ -276,8 +297,9 @@ struct started {
 static int start_stage1(const char *init, int podfd, const char *uuid, const struct run_req *q,
 			const char *netns, struct started *ret, struct rkt_err *err)
 {
-	char *argv[13];
+	char *argv[16];
 	int n = 0;
+	_cleanup_free_ char *dns = dnsconf_mode_arg(&q->dns);
 	_cleanup_free_ char *net = xasprintf("--net=%s", q->net);
 	_cleanup_free_ char *netns_arg = netns && *netns ? xasprintf("--netns=%s", netns) : NULL;
 	_cleanup_free_ char *host = q->hostname ? xasprintf("--hostname=%s", q->hostname) : NULL;
@@ -289,6 +311,7 @@ static int start_stage1(const char *init, int podfd, const char *uuid, const str
 		argv[n++] = "--interactive";
 	if (host)
 		argv[n++] = host;
+	argv[n++] = dns;
 	if (q->insecure & IPC_INSECURE_CAPABILITIES)
 		argv[n++] = "--disable-capabilities-restriction";
 	if (q->insecure & IPC_INSECURE_PATHS)
@@ -449,7 +472,9 @@ static int take_pod(struct conn *c, const struct run_req *q, struct pod_hold *h,
 	if (fstat(h->podfd, &a) < 0 || fstatat(h->pods_fd, rel, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
 		return rkt_error(e, EINVAL, "pod \"%s\" is not prepared", h->uuid);
-	if ((r = podgc_move(h->pods_fd, "prepared", "run", h->uuid, e)) < 0)
+	r = q->fresh ? podgc_move_nosync(h->pods_fd, "prepared", "run", h->uuid, e)
+		     : podgc_move(h->pods_fd, "prepared", "run", h->uuid, e);
+	if (r < 0)
 		return r;
 	h->poddir = xasprintf("%s/pods/run/%s", c->cfg->dir, h->uuid);
 	return 0;
@@ -484,6 +509,16 @@ static void net_done(struct conn *c, const struct run_req *q, int host_mnt, int 
 		(void)net_teardown(c->cfg, podfd, &ignore);
 }
 
+/* etc/rkt-resolv.conf and etc/rkt-hosts under the pod's stage1/rootfs, as
+ * rkt's stage0 writes them. Safe: the values were checked when the request
+ * was read, the pod dir is the helper's own (opened by take_pod) and every
+ * level beneath it is opened without following symlinks. */
+static int write_dns_files(const struct pod_hold *h, const struct run_req *q, struct rkt_err *e)
+{
+	_cleanup_free_ char *dflt = xasprintf("rkt-%s", h->uuid);
+	return dnsconf_write(h->podfd, &q->dns, q->hostname ? q->hostname : dflt, e);
+}
+
 static int run_prepared(struct conn *c, const struct run_req *q, struct rkt_err *err)
 {
 	struct pod_hold h = { .pods_fd = -1, .podfd = -1 };
@@ -501,6 +536,8 @@ static int run_prepared(struct conn *c, const struct run_req *q, struct rkt_err 
 		r = private_mount_ns(&e);
 	if (r >= 0)
 		r = setup_apps(c, h.podfd, h.poddir, !(q->flags & IPC_RUNF_NO_OVERLAY), &mt, &e);
+	if (r >= 0)
+		r = write_dns_files(&h, q, &e);
 	if (r >= 0)
 		r = start_stage1(init, h.podfd, h.uuid, q, netns, &s, &e);
 	if (r < 0) {
@@ -573,6 +610,16 @@ static int parse_nets(struct ipc_msg *m, struct run_req *q, char **owned, struct
 	return 0;
 }
 
+/* --hostname and the DNS/hosts fields; refused before any pod is touched. */
+static int parse_pod_conf(struct ipc_msg *m, struct run_req *q, struct rkt_err *e)
+{
+	if (ipc_msg_has(m, IPC_TAG_HOSTNAME) && ipc_msg_get_str(m, IPC_TAG_HOSTNAME, &q->hostname) < 0)
+		return rkt_error(e, EINVAL, "invalid hostname field");
+	if (q->hostname && !dnsconf_hostname_valid(q->hostname))
+		return rkt_error(e, EINVAL, "--hostname=%s: not a valid host name", q->hostname);
+	return dnsconf_from_msg(m, &q->dns, e);
+}
+
 static int keep_run_caps(void)
 {
 	int caps[] = { RUN_CAPS, RUN_CAPS_OPTIONAL };
@@ -598,6 +645,8 @@ static void close_stdio(struct run_req *q)
 int op_run_prepared(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 {
 	struct run_req q = { .net = "none", .stdio = { -1, -1, -1 } };
+	struct rkt_err e = { 0 };
+	_cleanup_free_ char *net = NULL;
 	if (keep_run_caps() < 0)
 		return session_reply_errno(c, EPERM, "run-prepared: the helper could not set its capabilities", err);
 	if (ipc_msg_get_str(m, IPC_TAG_UUID, &q.arg) < 0)
@@ -607,9 +656,13 @@ int op_run_prepared(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 	int r;
 	if (q.stdio[0] < 0 || q.stdio[1] < 0 || q.stdio[2] < 0)
 		r = rkt_error(err, EBADMSG, "RUN_PREPARED_REQ without its three stdio fds");
+	else if (parse_nets(m, &q, &net, &e) < 0 || parse_pod_conf(m, &q, &e) < 0)
+		r = session_reply_errno(c, e.code, e.msg, err);
 	else
 		r = run_prepared(c, &q, err);
 	close_stdio(&q);
+	strv_free(q.nets);
+	dnsconf_done(&q.dns);
 	return r;
 }
 
@@ -622,8 +675,6 @@ int op_run(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 		return session_reply_errno(c, EPERM, "run: the helper could not set its capabilities", err);
 	ipc_msg_get_u32(m, IPC_TAG_RUN_FLAGS, &q.flags);
 	ipc_msg_get_u32(m, IPC_TAG_INSECURE, &q.insecure);
-	if (ipc_msg_has(m, IPC_TAG_HOSTNAME))
-		ipc_msg_get_str(m, IPC_TAG_HOSTNAME, &q.hostname);
 	take_stdio(m, 1, &q);
 	char uuid[POD_UUID_LEN + 1];
 	int r;
@@ -631,7 +682,7 @@ int op_run(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 		r = rkt_error(err, EBADMSG, "RUN_REQ without its three stdio fds");
 		goto out;
 	}
-	if (parse_nets(m, &q, &net, &e) < 0) {
+	if (parse_nets(m, &q, &net, &e) < 0 || parse_pod_conf(m, &q, &e) < 0) {
 		r = session_reply_errno(c, e.code, e.msg, err);
 		goto out;
 	}
@@ -645,14 +696,19 @@ int op_run(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 		goto out;
 	}
 	r = session_prepare_pod(c, m, uuid, &e, err);
-	if (r > 0)
+	if (r > 0) {
+		/* Refused: answered, and there is no pod to run. */
 		r = session_reply_errno(c, e.code, e.msg, err);
-	if (r != 0)
+		goto out;
+	}
+	if (r < 0)
 		goto out;
 	q.arg = uuid;
+	q.fresh = true;
 	r = run_prepared(c, &q, err);
 out:
 	close_stdio(&q);
 	strv_free(q.nets);
+	dnsconf_done(&q.dns);
 	return r;
 }

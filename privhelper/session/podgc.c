@@ -11,14 +11,19 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -27,6 +32,8 @@
 
 #define TREE_DEPTH_MAX 512
 #define UNMOUNT_PASSES 32
+#define STAGE1_GC_TIMEOUT_MS 15000
+#define STAGE1_GC_OUTPUT_MAX 512
 
 static int open_beneath(int dfd, const char *path, int flags)
 {
@@ -113,8 +120,8 @@ int podgc_lock(int pod_fd)
 	return flock(pod_fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
 }
 
-int podgc_move(int pods_fd, const char *from, const char *to, const char *uuid,
-	       struct rkt_err *err)
+static int move(int pods_fd, const char *from, const char *to, const char *uuid, bool sync,
+		struct rkt_err *err)
 {
 	_cleanup_close_ int ffd = open_beneath(pods_fd, from, O_RDONLY | O_DIRECTORY);
 	_cleanup_close_ int tfd = open_beneath(pods_fd, to, O_RDONLY | O_DIRECTORY);
@@ -125,9 +132,21 @@ int podgc_move(int pods_fd, const char *from, const char *to, const char *uuid,
 		return rkt_error_errno(err, errno, "cannot move pod %s from pods/%s to pods/%s", uuid,
 				       from, to);
 	/* rkt's protocol: a state change is durable once both dirs are synced. */
-	if (fsync(ffd) < 0 || fsync(tfd) < 0)
+	if (sync && (fsync(ffd) < 0 || fsync(tfd) < 0))
 		return rkt_error_errno(err, errno, "syncing pods/%s and pods/%s", from, to);
 	return 0;
+}
+
+int podgc_move(int pods_fd, const char *from, const char *to, const char *uuid,
+	       struct rkt_err *err)
+{
+	return move(pods_fd, from, to, uuid, true, err);
+}
+
+int podgc_move_nosync(int pods_fd, const char *from, const char *to, const char *uuid,
+		      struct rkt_err *err)
+{
+	return move(pods_fd, from, to, uuid, false, err);
 }
 
 /* ---- mounts ------------------------------------------------------------------ */
@@ -385,16 +404,204 @@ int podgc_remove_tree(int dfd, const char *name, struct rkt_err *err)
 	return 0;
 }
 
-int podgc_delete(const struct session_config *cfg, int pods_fd, const char *state_dir,
-		 const char *uuid, struct rkt_err *err)
+/* ---- the flavor's gc entrypoint ---------------------------------------------- */
+
+static bool flavor_name_valid(const char *s)
 {
-	/* A pod whose session died keeps its netns and CNI leases: undo them
-	 * first (a pod without networking has nothing to undo). */
+	if (!*s || s[0] == '.' || strlen(s) > 64)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-' || *p == '_' || *p == '.'))
+			return false;
+	return true;
+}
+
+int podgc_open_entrypoint(const struct session_config *cfg, int pod_fd, const char *uuid,
+			  const char *name, struct rkt_err *err)
+{
+	_cleanup_close_ int fd = openat(pod_fd, "stage1-flavor", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return rkt_error(err, ENOENT, "pod \"%s\" records no stage1 flavor", uuid);
+	_cleanup_free_ char *flavor = NULL;
+	if (fd < 0 || read_fd_bounded(fd, 128, &flavor, NULL) < 0)
+		return rkt_error(err, EINVAL, "pod \"%s\": cannot read its stage1-flavor file", uuid);
+	flavor[strcspn(flavor, "\n")] = '\0';
+	if (!flavor_name_valid(flavor))
+		return rkt_error(err, EINVAL, "pod \"%s\": invalid stage1 flavor name \"%s\"", uuid,
+				 flavor);
+	/* The directories are the admin's, checked at start-up like every
+	 * --system-config path; the pod only picks a plain name among them. */
+	_cleanup_free_ char *path = xasprintf("%s/stage1/%s/%s", cfg->system_config, flavor, name);
+	int efd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (efd < 0)
+		return rkt_error_errno(err, errno, "stage1 flavor %s has no %s entrypoint (%s)", flavor,
+				       name, path);
+	return efd;
+}
+
+struct gc_child {
+	int exe_fd, pod_fd, out_fd, null_fd;
+	char **argv, **envp;
+};
+
+__attribute__((noreturn)) static void gc_child_exec(const struct gc_child *ch)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Its time limit is the session's to enforce: it must not outlive
+	 * the session (it runs again at the next gc). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (dup2(ch->null_fd, 0) < 0 || dup2(ch->out_fd, 1) < 0 || dup2(ch->out_fd, 2) < 0 ||
+	    fchdir(ch->pod_fd) < 0)
+		_exit(254);
+	int exe = ch->exe_fd;
+	if (exe != 3 && (exe = dup3(exe, 3, O_CLOEXEC)) < 0)
+		_exit(254);
+	/* Only stdio reach it (fd 3 is close-on-exec): never the client
+	 * connection, the pods dir or the pod lock. */
+	syscall(SYS_close_range, 4, ~0U, 0);
+	syscall(SYS_execveat, exe, "", ch->argv, ch->envp, AT_EMPTY_PATH);
+	dprintf(2, "cannot execute the gc entrypoint: %s", strerror(errno));
+	_exit(254);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads the child's output until it ends or the time limit passes; the
+ * child is killed at the limit. Returns its wait status, -ETIMEDOUT. */
+static int gc_wait(pid_t pid, int pidfd, int out_fd, char *out, size_t cap)
+{
+	size_t len = 0;
+	bool timed_out = false, eof = false;
+	int64_t deadline = now_ms() + STAGE1_GC_TIMEOUT_MS;
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0 && !timed_out) {
+			/* Safe: the pidfd names our own child, the entrypoint. */
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			timed_out = true;
+		}
+		struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
+				       { .fd = eof ? -1 : out_fd, .events = POLLIN } };
+		int n = poll(p, 2, timed_out ? 1000 : (int)(left < 1000 ? left : 1000));
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && p[1].revents) {
+			char buf[512];
+			ssize_t r = read(out_fd, buf, sizeof buf);
+			if (r <= 0) {
+				eof = true;
+			} else if (len + 1 < cap) {
+				size_t take = (size_t)r < cap - 1 - len ? (size_t)r : cap - 1 - len;
+				memcpy(out + len, buf, take);
+				len += take;
+			}
+		}
+		/* Done once it exited and its output is drained (a grandchild
+		 * holding the pipe does not keep us waiting past the limit). */
+		if (n > 0 && p[0].revents && (eof || !p[1].revents || timed_out))
+			break;
+	}
+	out[len] = '\0';
+	while (len && (out[len - 1] == '\n' || out[len - 1] == ' '))
+		out[--len] = '\0';
+	for (char *c = out; *c; c++)
+		if (*c == '\n' || *c == '\t')
+			*c = ' ';
+	int ws = 0;
+	if (waitpid(pid, &ws, 0) < 0)
+		return -errno;
+	return timed_out ? -ETIMEDOUT : ws;
+}
+
+int podgc_stage1_gc(const struct session_config *cfg, int pod_fd, const char *uuid,
+		    struct rkt_err *err)
+{
+	struct rkt_err e = { 0 };
+	_cleanup_close_ int exe = podgc_open_entrypoint(cfg, pod_fd, uuid, "gc", &e);
+	if (exe == -ENOENT)
+		return 0; /* a flavor without gc, or a pod that never ran */
+	if (exe < 0)
+		return rkt_error(err, e.code, "%s", e.msg);
+	_cleanup_close_ int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int pipefd[2];
+	if (null_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0)
+		return rkt_error_errno(err, errno, "gc entrypoint: cannot set up its stdio");
+	_cleanup_close_ int rd = pipefd[0];
+	_cleanup_close_ int wr = pipefd[1];
+	char *argv[] = { "gc", (char *)uuid, NULL };
+	/* A clean environment: PATH, and the admin's sanitizer settings (the
+	 * helper's own env, never a client's) for sanitizer builds. */
+	char *envp[4] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL, NULL };
+	const char *v;
+	_cleanup_free_ char *asan = (v = getenv("ASAN_OPTIONS")) ? xasprintf("ASAN_OPTIONS=%s", v) : NULL;
+	_cleanup_free_ char *ubsan = (v = getenv("UBSAN_OPTIONS")) ? xasprintf("UBSAN_OPTIONS=%s", v) : NULL;
+	int n = 1;
+	if (asan)
+		envp[n++] = asan;
+	if (ubsan)
+		envp[n++] = ubsan;
+	struct gc_child ch = { .exe_fd = exe, .pod_fd = pod_fd, .out_fd = wr, .null_fd = null_fd,
+			       .argv = argv, .envp = envp };
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0)
+		gc_child_exec(&ch);
+	if (pid < 0)
+		return rkt_error_errno(err, errno, "gc entrypoint: fork");
+	close(TAKE_FD(wr));
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return rkt_error_errno(err, errno, "gc entrypoint: pidfd_open");
+	}
+	char out[STAGE1_GC_OUTPUT_MAX];
+	int ws = gc_wait(pid, pidfd, rd, out, sizeof out);
+	close(pidfd);
+	if (ws == -ETIMEDOUT)
+		return rkt_error(err, ETIMEDOUT, "the gc entrypoint did not finish within %d s%s%s",
+				 STAGE1_GC_TIMEOUT_MS / 1000, *out ? ": " : "", out);
+	if (ws < 0)
+		return rkt_error_errno(err, -ws, "gc entrypoint: waitpid");
+	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+		return 0;
+	if (WIFSIGNALED(ws))
+		return rkt_error(err, EIO, "the gc entrypoint was killed by signal %d%s%s",
+				 WTERMSIG(ws), *out ? ": " : "", out);
+	return rkt_error(err, EIO, "the gc entrypoint exited with status %d%s%s", WEXITSTATUS(ws),
+			 *out ? ": " : "", out);
+}
+
+int podgc_delete(const struct session_config *cfg, int pods_fd, const char *state_dir,
+		 const char *uuid, struct rkt_err *warn, struct rkt_err *err)
+{
 	_cleanup_free_ char *rel = xasprintf("%s/%s", state_dir, uuid);
 	_cleanup_close_ int pfd = open_beneath(pods_fd, rel, O_RDONLY | O_DIRECTORY);
+	/* A pod whose session died keeps its netns and CNI leases: undo them
+	 * first (a pod without networking has nothing to undo). */
 	if (pfd >= 0) {
 		struct rkt_err ignore = { 0 };
 		(void)net_teardown(cfg, pfd, &ignore);
+	}
+	/* Only a pod that ran has anything of stage1's left on the host (rkt
+	 * runs the entrypoint for exited-garbage/ pods alone). */
+	if (pfd >= 0 && !strcmp(state_dir, "exited-garbage")) {
+		struct rkt_err ge = { 0 };
+		if (podgc_stage1_gc(cfg, pfd, uuid, &ge) < 0) {
+			fprintf(stderr, "rkt-privhelper-session: problem performing stage1 GC on \"%s\": %s\n",
+				uuid, ge.msg);
+			if (warn)
+				rkt_error(warn, ge.code, "problem performing stage1 GC on \"%s\": %s", uuid,
+					  ge.msg);
+		}
 	}
 	int r = unmount_pod(pods_fd, state_dir, uuid, err);
 	if (r < 0)

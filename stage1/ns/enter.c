@@ -5,14 +5,15 @@
  * it is a child of the pod's PID 1), joins its namespaces and root, takes
  * the app's identity, environment and capability bounding set as
  * stage1/app.c computes them, and runs the command in a child (joining a
- * pid namespace only affects children). Exit status: the command's, 254
- * when it cannot be started. */
+ * pid namespace only affects children). Exit status: the command's, 1
+ * when the pod ends under it (rkt's), 254 when it cannot be started. */
 #include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,7 +33,10 @@
 #include "stage1/userdb.h"
 
 #define EXIT_SETUP 254
+#define EXIT_POD_ENDED 1 /* rkt's status when the pod ends under enter */
 #define PID_WAIT_MS 5000
+#define POD_POLL_MS 100
+#define POD_END_MS 1000
 
 struct opts {
 	pid_t pod_pid;
@@ -266,17 +270,42 @@ static int join_app(pid_t pod_pid, int podfd, const struct stage1_app *a)
 	return 0;
 }
 
-/* Waits for the command, passing on the signals that end it. */
-static int wait_cmd(pid_t pid, const sigset_t *set)
+static bool pod_gone_within(int pod_pidfd, int ms)
 {
+	struct pollfd p = { .fd = pod_pidfd, .events = POLLIN };
+	return pod_pidfd >= 0 && poll(&p, 1, ms) == 1;
+}
+
+static bool pod_gone(int pod_pidfd) { return pod_gone_within(pod_pidfd, 0); }
+
+/* Waits for the command, passing on the signals that end it. When the
+ * pod's PID 1 ends, the kernel kills everything in the pod's pid
+ * namespace, the command too: that is rkt's "pod ended" (exit 1), not the
+ * command's own status. */
+static int wait_cmd(pid_t pid, const sigset_t *set, int pod_pidfd, const char *uuid)
+{
+	bool ended = false;
 	for (;;) {
-		int sig = sigwaitinfo(set, NULL);
+		int sig = sigtimedwait(set, NULL, &(struct timespec){ 0, POD_POLL_MS * 1000000L });
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
 			kill(pid, sig);
+		if (!ended && pod_gone(pod_pidfd)) {
+			ended = true;
+			kill(pid, SIGKILL); /* already dying; never left behind */
+		}
 		int ws;
 		pid_t r = waitpid(pid, &ws, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+		if (r == pid) {
+			if (WIFEXITED(ws))
+				return WEXITSTATUS(ws);
+			/* A dying pid namespace SIGKILLs its members before its
+			 * PID 1 is seen to exit: allow PID 1 a moment. */
+			if (ended || (WTERMSIG(ws) == SIGKILL && pod_gone_within(pod_pidfd, POD_END_MS))) {
+				fprintf(stderr, "enter: pod \"%s\" ended\n", uuid);
+				return EXIT_POD_ENDED;
+			}
+			return 128 + WTERMSIG(ws);
+		}
 		if (r < 0 && errno != EINTR)
 			return EXIT_SETUP;
 	}
@@ -298,9 +327,18 @@ static int enter(struct opts *o, struct stage1_pod *pod)
 			a = &pod->apps[i];
 	if (!a)
 		return fail("pod has no app named \"%s\"", o->app);
+	/* Taken before joining: the pod's PID 1 is a host process, and this
+	 * pidfd is how the end of the pod is seen while the command runs. */
+	_cleanup_close_ int pod_pidfd = pidfd_open(o->pod_pid, 0);
+	if (pod_pidfd < 0 && errno == ESRCH) {
+		fprintf(stderr, "enter: the pod's PID %d has ended\n", (int)o->pod_pid);
+		return EXIT_POD_ENDED;
+	}
+	if (pod_pidfd < 0)
+		return fail("pod PID %d: %s", (int)o->pod_pid, strerror(errno));
 	int r = join_app(o->pod_pid, podfd, a);
 	if (r != 0)
-		return r;
+		return pod_gone(pod_pidfd) ? EXIT_POD_ENDED : r;
 	uid_t uid;
 	gid_t gid;
 	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -320,7 +358,8 @@ static int enter(struct opts *o, struct stage1_pod *pod)
 		exec_cmd(a, o->cmd, uid, gid);
 	if (pid < 0)
 		return fail("fork: %s", strerror(errno));
-	return wait_cmd(pid, &set);
+	const char *uuid = strrchr(podpath, '/');
+	return wait_cmd(pid, &set, pod_pidfd, uuid ? uuid + 1 : podpath);
 }
 
 int main(int argc, char **argv)

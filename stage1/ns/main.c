@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <net/if.h>
 #include <sched.h>
@@ -247,7 +248,7 @@ static int write_pid(int podfd, pid_t pid)
 	struct rkt_err err = { 0 };
 	char buf[16];
 	int n = snprintf(buf, sizeof buf, "%d", (int)pid);
-	if (write_file_atomic_at(podfd, "pid", buf, (size_t)n, 0644, &err) < 0) {
+	if (write_file_atomic_nosync_at(podfd, "pid", buf, (size_t)n, 0644, &err) < 0) {
 		log_line("stage1", "%s", err.msg);
 		return -1;
 	}
@@ -368,11 +369,30 @@ static int prepare_files(struct opts *o, struct stage1_pod *pod, int podfd, cons
 	return 0;
 }
 
+/* The pod dir's path. The helper chdirs here through an fd it opened
+ * before entering its own mount namespace, so the kernel's getcwd calls
+ * the dir unreachable and glibc walks ".." up to / reading every dir on
+ * the way (the run/ dir of all pods among them). /proc/self/cwd names the
+ * same path; it is used when it leads back to this very dir. */
+static char *pod_path(int podfd)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/cwd", buf, sizeof buf - 1);
+	struct stat a, b;
+	if (n > 0 && buf[0] == '/') {
+		buf[n] = '\0';
+		if (fstat(podfd, &a) == 0 && stat(buf, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return xstrdup(buf);
+	}
+	return getcwd(NULL, 0);
+}
+
 static int load_and_run(struct opts *o, struct stage1_pod *pod)
 {
 	struct rkt_err err = { 0 };
 	_cleanup_close_ int podfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_free_ char *podpath = getcwd(NULL, 0);
+	_cleanup_free_ char *podpath = podfd < 0 ? NULL : pod_path(podfd);
 	if (podfd < 0 || !podpath) {
 		log_line("stage1", "pod directory: %s", strerror(errno));
 		return EXIT_SETUP;

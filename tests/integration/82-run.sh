@@ -106,9 +106,14 @@ NPREP=$(ls "$T/data/pods/prepared" | wc -l)
 expect_fail "a stage1 flavor the helper lacks is refused, naming it" 254 'stage1 flavor "nosuch" is not installed' \
 	rp root $I run --stage1-name=nosuch "$IMG/echo.aci"
 check "…and no pod was prepared for it" test "$(ls "$T/data/pods/prepared" | wc -l)" -eq "$NPREP"
+NRUN=$(ls "$T/data/pods/run" | wc -l)
+expect_fail "a member cannot turn the pod's isolation off with --insecure-options" 254 \
+	'denied by policy: .*(seccomp|capabilities)' rp "$M" --insecure-options=image,seccomp,capabilities run "$IMG/echo.aci"
+check "…and no pod ran for it" test "$(ls "$T/data/pods/run" | wc -l)" -eq "$NRUN"
 expect_fail "a net the policy does not grant is refused for a member" 254 'denied by policy: .*net "host"' \
 	rp "$M" $I run --net=host "$IMG/echo.aci"
-expect_fail "--dns is refused clearly" 254 "not supported yet" rp root $I run --dns=1.1.1.1 "$IMG/echo.aci"
+expect_fail "a --dns that is not an IP is refused clearly" 254 "--dns=bogus: not an IP address" \
+	rp root $I run --dns=bogus "$IMG/echo.aci"
 
 # ---- stopping -----------------------------------------------------------------
 wait_file() { local i; for i in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }

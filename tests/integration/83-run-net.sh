@@ -67,8 +67,10 @@ check "--net=default: the pod runs (exit 0)" test "$RC" -eq 0 || diag "exit $RC:
 check "…and sees an address in 172.16.28.0/24" grep -q '172\.16\.28\.' <<<"$OUT" ||
 	diag "fib_trie: $(head -20 <<<"$OUT")"
 check "…the pod's netns is gone after it exited" test ! -e "/run/netns/rkt-$U"
-check "…its netns file and CNI records are gone from the pod dir" \
-	bash -c "[ ! -e '$T/data/pods/run/$U/netns' ] && [ ! -e '$T/data/pods/run/$U/net-info.json' ]"
+check "…its netns file and saved CNI configs are gone from the pod dir" \
+	bash -c "[ ! -e '$T/data/pods/run/$U/netns' ] && [ ! -e '$T/data/pods/run/$U/net' ]"
+check "…net-info.json is kept for rkt list/status of the exited pod" \
+	grep -q '"netName":"default"' "$T/data/pods/run/$U/net-info.json"
 check "…host-local released the lease" \
 	bash -c "! grep -rqs '$U' '$T/data/cni/networks'"
 

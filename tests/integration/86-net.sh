@@ -46,21 +46,24 @@ printf 'root:x:0:\n' >"$BASE/etc/group"
 
 N=0
 newuuid() { cat /proc/sys/kernel/random/uuid; }
-# mkpod: a fresh pod dir $POD (uuid $UUID) whose one app runs sh -c "$1".
+# mkpod: a fresh pod dir $POD (uuid $UUID) whose one app runs sh -c "$1";
+# its image declares port http (tcp 8080); $2: the pod's `ports` (JSON list).
 mkpod() {
 	N=$((N + 1)); POD=$T/pod$N; UUID=$(newuuid)
-	"$PY" - "$POD" "$1" "$BASE" <<'PYEOF'
+	"$PY" - "$POD" "$1" "$BASE" "${2:-[]}" <<'PYEOF'
 import json, os, subprocess, sys
-d, script, base = sys.argv[1:4]
+d, script, base, ports = sys.argv[1:5]
 img = {"acKind": "ImageManifest", "acVersion": "0.8.11", "name": "example.com/app",
        "labels": [{"name": "os", "value": "linux"}, {"name": "arch", "value": "amd64"}],
-       "app": {"exec": ["/bin/sh", "-c", script], "user": "0", "group": "0"}}
+       "app": {"exec": ["/bin/sh", "-c", script], "user": "0", "group": "0",
+               "ports": [{"name": "http", "protocol": "tcp", "port": 8080}]}}
 os.makedirs(f"{d}/appsinfo/app")
 json.dump(img, open(f"{d}/appsinfo/app/manifest", "w"))
 os.makedirs(f"{d}/stage1/rootfs/opt/stage2/app")
 subprocess.run(["cp", "-a", base, f"{d}/stage1/rootfs/opt/stage2/app/rootfs"], check=True)
 json.dump({"acKind": "PodManifest", "acVersion": "0.8.11",
-           "apps": [{"name": "app", "image": {"name": img["name"], "id": "sha512-" + "1" * 64}}]},
+           "apps": [{"name": "app", "image": {"name": img["name"], "id": "sha512-" + "1" * 64}}],
+           "ports": json.loads(ports)},
           open(f"{d}/pod", "w"))
 PYEOF
 }
@@ -97,7 +100,8 @@ want "teardown succeeds" 0 ''
 check "teardown: netns file gone" [ ! -e "$NS" ]
 check "teardown: lease released" [ ! -e "$T/data/cni/networks/default/$IP" ]
 check "teardown: MASQUERADE chain removed" [ "$(nat_rules "$UUID")" = 0 ]
-check "teardown: pod's netns, net-info.json, net/ removed" [ ! -e "$POD/netns" -a ! -e "$POD/net-info.json" -a ! -e "$POD/net" ]
+check "teardown: pod's netns and net/ removed" [ ! -e "$POD/netns" -a ! -e "$POD/net" ]
+check "teardown: net-info.json kept (rkt list/status of an exited pod), ip $IP" [ "$(info 0 ip)" = "$IP" ]
 teardown
 want "teardown again: idempotent" 0 ''
 
@@ -132,6 +136,38 @@ if command -v setpriv >/dev/null; then
 else
 	skip "setpriv not installed"
 fi
+
+# ---- --port: portmap chained after the masqueraded net ---------------------
+mkpod true '[{"name": "http", "hostPort": 18080, "hostIP": "127.0.0.1"}]'
+setup default
+want "--port: setup with portmap succeeds" 0 "^/run/netns/rkt-$UUID\$"
+IP=$(info 0 ip)
+DN=$(inhost iptables-save -t nat | grep -- "$UUID" | grep -o -- '-j CNI-DN-[0-9a-f]*' | head -1 | cut -c4-)
+check "--port: a CNI-HOSTPORT-DNAT rule names the pod" [ -n "$DN" ]
+check "--port: its chain forwards 127.0.0.1:18080 to $IP:8080" \
+	bash -c 'inhost() { nsenter --net="$1" "${@:2}"; }; inhost "$1" iptables-save -t nat | grep -- "-A $2 " | grep -- "-d 127.0.0.1/32" | grep -q -- "--to-destination $3:8080"' _ "$HOSTNS_PATH" "$DN" "$IP"
+check "--port: portmap config saved for DEL" [ -f "$POD/net/portmap-eth0.json" ]
+teardown
+want "--port: teardown" 0 ''
+check "--port: no rule names the pod, its chain is gone" \
+	[ "$(inhost iptables-save -t nat | grep -c -- "$UUID")" = 0 -a "$(inhost iptables-save -t nat | grep -c -- ":$DN ")" = 0 ]
+check "--port: net/ gone, net-info.json kept" [ ! -e "$POD/net" -a "$(info 0 ip)" = "$IP" ]
+setup none
+want "--port with --net=none refused by the helper" 254 "--port flag does not work with 'none' networking"
+check "... no netns left" [ ! -e "/run/netns/rkt-$UUID" ]
+mkpod true '[{"name": "nope", "hostPort": 18081}]'
+setup default
+want "--port: an undeclared name is refused" 254 'port name "nope" could not be found in any apps'
+check "... nothing left" [ ! -e "/run/netns/rkt-$UUID" -a ! -e "$POD/net-info.json" -a ! -e "$POD/netns" ]
+mkpod true '[{"name": "http", "hostPort": 80}]'
+printf '1000\n' >"$POD/owner"
+setup default
+want "--port: host port 80 of a pod owned by uid 1000 is refused" 254 'denied by policy: --port http:80'
+printf '0\n' >"$POD/owner"
+setup default
+want "--port: ... and allowed for a root-owned pod" 0 "^/run/netns/rkt-$UUID\$"
+teardown
+want "... teardown" 0 ''
 
 # ---- none and host ---------------------------------------------------------
 mkpod true

@@ -190,7 +190,7 @@ expect_fail "a missing command fails inside the pod" 254 'Unable to open "/bin/n
 check "the pod is still running after all that" kill -0 "$P4"
 expect_ok "its owner stops it" rp "$M" stop "$U4"
 check "…and it ends" pod_wait "$P4" 5
-expect_fail "enter of an exited pod is refused" 254 "pod \"$U4\" is not running" \
+expect_fail "enter of an exited pod is refused" 254 "pod \"$U4\" isn't currently running" \
 	rp "$M" enter "$U4" /bin/true
 
 check "root prepares a pod with two apps" prep root "$IMG/sleeper.aci" "$IMG/sleeper.aci" --name=second

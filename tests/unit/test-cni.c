@@ -212,13 +212,112 @@ static void test_find(void **state)
 	rmdir(tmp);
 }
 
+/* A pod dir as the helper's prepare writes it: `pod` and
+ * appsinfo/<app>/manifest, apps "web" (ports http 80/tcp, dns 53/udp) and
+ * "side" (port admin 9000, no protocol). */
+static char *make_pod(const char *ports)
+{
+	char tmp[] = "/tmp/test-cni-pod.XXXXXX";
+	assert_non_null(mkdtemp(tmp));
+#define IMG_FMT                                                                                    \
+	"{\"acKind\":\"ImageManifest\",\"acVersion\":\"0.8.11\",\"name\":\"example.com/%s\","               \
+	"\"app\":{\"exec\":[\"/bin/x\"],\"user\":\"0\",\"group\":\"0\",\"ports\":[%s]}}"
+	const char *apps[][2] = { { "web", "{\"name\":\"http\",\"protocol\":\"tcp\",\"port\":80},"
+					   "{\"name\":\"dns\",\"protocol\":\"udp\",\"port\":53}" },
+				  { "side", "{\"name\":\"admin\",\"port\":9000}" } };
+	for (size_t i = 0; i < 2; i++) {
+		_cleanup_free_ char *d = xasprintf("%s/appsinfo/%s", tmp, apps[i][0]);
+		assert_int_equal(mkdir_p_at(AT_FDCWD, d, 0755), 0);
+		_cleanup_free_ char *f = xasprintf("%s/manifest", d);
+		_cleanup_free_ char *m = xasprintf(IMG_FMT, apps[i][0], apps[i][1]);
+		write_text(f, m);
+	}
+	_cleanup_free_ char *pf = xasprintf("%s/pod", tmp);
+	_cleanup_free_ char *pod = xasprintf(
+		"{\"acKind\":\"PodManifest\",\"acVersion\":\"0.8.11\",\"apps\":["
+		"{\"name\":\"web\",\"image\":{\"name\":\"example.com/web\",\"id\":\"sha512-%0128d\"}},"
+		"{\"name\":\"side\",\"image\":{\"name\":\"example.com/side\",\"id\":\"sha512-%0128d\"}}],"
+		"\"ports\":[%s]}", 1, 2, ports);
+	write_text(pf, pod);
+	return xstrdup(tmp);
+}
+
+static void drop_pod(char *dir)
+{
+	rm_rf_at(AT_FDCWD, dir);
+	free(dir);
+}
+
+static int resolve(const char *ports, struct net_port_fwd **v, size_t *n, struct rkt_err *err)
+{
+	char *dir = make_pod(ports);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	int r = net_ports_resolve(fd, v, n, err);
+	close(fd);
+	drop_pod(dir);
+	return r;
+}
+
+static void test_ports(void **state)
+{
+	(void)state;
+	struct net_port_fwd *v = NULL;
+	size_t n = 0;
+	struct rkt_err err = { 0 };
+	assert_int_equal(resolve("", &v, &n, &err), 0);
+	assert_null(v);
+	assert_int_equal(n, 0);
+	assert_int_equal(resolve("{\"name\":\"http\",\"hostPort\":8080,\"hostIP\":\"127.0.0.1\"},"
+				 "{\"name\":\"dns\",\"hostPort\":8080},{\"name\":\"admin\",\"hostPort\":9001,\"hostIP\":\"0.0.0.0\"}",
+				 &v, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].name, "http");
+	assert_string_equal(v[0].protocol, "tcp");
+	assert_int_equal(v[0].pod_port, 80);
+	assert_int_equal(v[0].host_port, 8080);
+	assert_string_equal(v[0].host_ip, "127.0.0.1");
+	/* same host port, other protocol: no conflict */
+	assert_string_equal(v[1].protocol, "udp");
+	assert_int_equal(v[1].pod_port, 53);
+	/* no protocol means tcp; 0.0.0.0 is every address */
+	assert_string_equal(v[2].protocol, "tcp");
+	assert_int_equal(v[2].pod_port, 9000);
+	assert_string_equal(v[2].host_ip, "");
+	net_ports_free(v, n);
+
+	assert_int_equal(resolve("{\"name\":\"nope\",\"hostPort\":8080}", &v, &n, &err), -ENOENT);
+	assert_string_equal(err.msg, "port name \"nope\" could not be found in any apps");
+	assert_int_equal(resolve("{\"name\":\"http\",\"hostPort\":8080},{\"name\":\"admin\",\"hostPort\":8080,\"hostIP\":\"10.0.0.1\"}",
+				 &v, &n, &err), -EADDRINUSE);
+	assert_string_equal(err.msg, "port tcp-10.0.0.1:8080 already mapped to pod port 80");
+
+	/* non-root callers: host ports from 1024 only */
+	char *dir = make_pod("{\"name\":\"http\",\"hostPort\":80}");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(net_ports_check(fd, 0, &err), 0);
+	assert_int_equal(net_ports_check(fd, 1000, &err), -EPERM);
+	assert_non_null(strstr(err.msg, "denied by policy: --port http:80"));
+	assert_non_null(strstr(err.msg, "uid 1000"));
+	/* a symlinked app manifest is not followed */
+	_cleanup_free_ char *m = xasprintf("%s/appsinfo/web/manifest", dir);
+	_cleanup_free_ char *m2 = xasprintf("%s/appsinfo/web/manifest.real", dir);
+	assert_int_equal(rename(m, m2), 0);
+	assert_int_equal(symlink(m2, m), 0);
+	assert_int_equal(net_ports_check(fd, 0, &err), -ELOOP);
+	assert_non_null(strstr(err.msg, "appsinfo/web/manifest"));
+	close(fd);
+	drop_pod(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_conf), cmocka_unit_test(test_valid_bridge),
 		cmocka_unit_test(test_refused),      cmocka_unit_test(test_finalize),
 		cmocka_unit_test(test_spec),         cmocka_unit_test(test_result),
-		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_find),         cmocka_unit_test(test_ports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,19 @@ static int devnull(void)
 	return fd;
 }
 
+static void put_dns_sample(struct ipc_msg *m)
+{
+	static char *dns[] = { "8.8.8.8", "2001:db8::1", NULL };
+	static char *search[] = { "foo.com", "bar.com", NULL };
+	static char *opt[] = { "debug", "ndots:2", NULL };
+	static char *hosts[] = { "128.66.0.99=host1", "host", NULL };
+	ipc_msg_put_strv(m, IPC_TAG_DNS, dns);
+	ipc_msg_put_strv(m, IPC_TAG_DNS_SEARCH, search);
+	ipc_msg_put_strv(m, IPC_TAG_DNS_OPT, opt);
+	ipc_msg_put_str(m, IPC_TAG_DNS_DOMAIN, "example.net");
+	ipc_msg_put_strv(m, IPC_TAG_HOSTS_ENTRY, hosts);
+}
+
 /* A valid message of each type with every optional field it allows. */
 static void build_sample(uint16_t type, struct ipc_msg *m, int fd)
 {
@@ -91,6 +104,8 @@ static void build_sample(uint16_t type, struct ipc_msg *m, int fd)
 		ipc_msg_put_u32(m, IPC_TAG_RUN_FLAGS, IPC_RUNF_NO_OVERLAY | IPC_RUNF_INTERACTIVE);
 		ipc_msg_put_strv(m, IPC_TAG_NETS, nets);
 		ipc_msg_put_str(m, IPC_TAG_HOSTNAME, "pod-1");
+		if (type == IPC_RUN_REQ)
+			put_dns_sample(m);
 		break;
 	case IPC_RUN_EVENT:
 		ipc_msg_put_u32(m, IPC_TAG_EVENT, IPC_EV_APP_EXITED);
@@ -103,6 +118,9 @@ static void build_sample(uint16_t type, struct ipc_msg *m, int fd)
 	case IPC_RUN_PREPARED_REQ:
 		ipc_msg_put_str(m, IPC_TAG_UUID, UUID1);
 		ipc_msg_put_u32(m, IPC_TAG_RUN_FLAGS, IPC_RUNF_INTERACTIVE);
+		ipc_msg_put_strv(m, IPC_TAG_NETS, nets);
+		ipc_msg_put_str(m, IPC_TAG_HOSTNAME, "pod-2");
+		put_dns_sample(m);
 		break;
 	case IPC_RUN_RESULT:
 		ipc_msg_put_i32(m, IPC_TAG_EXIT_STATUS, 42);
@@ -886,6 +904,83 @@ static void test_state(void **state)
 	assert_int_equal(ipc_check_sender(IPC_HELLO, IPC_SIDE_HELPER, &err), -EPROTO);
 }
 
+/* The resolv.conf/hosts fields: one bounded line per item, so no client
+ * can add a line to the files the helper writes from them. */
+static void test_dns_fields(void **state)
+{
+	(void)state;
+	static const char two[] = "8.8.8.8\0" "1.1.1.1\nnameserver 6.6.6.6";
+	struct raw *r = raw_new(IPC_RUN_REQ);
+	raw_field(r, IPC_TAG_DNS, two, sizeof two);
+	raw_seal(r);
+	expect_refusal(r, 4, -EBADMSG, "field 1 (\"dns\") of RUN_REQ: item 1: control character at offset 7");
+	free(r);
+
+	r = raw_new(IPC_RUN_PREPARED_REQ);
+	raw_str(r, IPC_TAG_UUID, UUID1);
+	raw_str(r, IPC_TAG_DNS_DOMAIN, "example.net\nnameserver 6.6.6.6");
+	raw_seal(r);
+	expect_refusal(r, 3, -EBADMSG, "field 2 (\"dns_domain\") of RUN_PREPARED_REQ: control character at offset 11");
+	free(r);
+
+	r = raw_new(IPC_RUN_PREPARED_REQ);
+	raw_str(r, IPC_TAG_UUID, UUID1);
+	raw_str(r, IPC_TAG_HOSTNAME, "pod\r");
+	raw_seal(r);
+	expect_refusal(r, 3, -EBADMSG, "(\"hostname\") of RUN_PREPARED_REQ: control character at offset 3");
+	free(r);
+
+	static const char tab[] = "1.2.3.4=a\tb";
+	r = raw_new(IPC_RUN_REQ);
+	raw_field(r, IPC_TAG_HOSTS_ENTRY, tab, sizeof tab);
+	raw_seal(r);
+	expect_refusal(r, 4, -EBADMSG, "(\"hosts_entry\") of RUN_REQ: item 0: control character at offset 9");
+	free(r);
+
+	char longitem[300];
+	memset(longitem, 'a', sizeof longitem - 1);
+	longitem[sizeof longitem - 1] = '\0';
+	r = raw_new(IPC_RUN_REQ);
+	raw_field(r, IPC_TAG_DNS_SEARCH, longitem, sizeof longitem);
+	raw_seal(r);
+	expect_refusal(r, 4, -EBADMSG, "(\"dns_search\") of RUN_REQ: item 0: length 299 exceeds 255");
+	free(r);
+
+	char many[33 * 2];
+	for (int i = 0; i < 33; i++)
+		many[2 * i] = 'x', many[2 * i + 1] = '\0';
+	r = raw_new(IPC_RUN_REQ);
+	raw_field(r, IPC_TAG_DNS_OPT, many, sizeof many);
+	raw_seal(r);
+	expect_refusal(r, 4, -EBADMSG, "(\"dns_opt\") of RUN_REQ: more than 32 items");
+	free(r);
+
+	/* The builder refuses what the decoder would. */
+	struct ipc_msg m;
+	uint8_t buf[IPC_MSG_MAX];
+	size_t len;
+	struct rkt_err err = { 0 };
+	char *bad[] = { "1.1.1.1\nnameserver 6.6.6.6", NULL };
+	ipc_msg_init(&m, IPC_RUN_PREPARED_REQ);
+	ipc_msg_put_str(&m, IPC_TAG_UUID, UUID1);
+	ipc_msg_put_strv(&m, IPC_TAG_DNS, bad);
+	for (int i = 0; i < 3; i++)
+		ipc_msg_add_fd(&m, i);
+	int rc = ipc_msg_encode(&m, buf, sizeof buf, &len, &err);
+	ipc_msg_free(&m);
+	if (rc != -EBADMSG || !strstr(err.msg, "(\"dns\") of RUN_PREPARED_REQ: item 0: control character"))
+		fail_msg("encode: %d %s", rc, err.msg);
+
+	/* PREPARE_ANS, STATUS_REQ, ... never carry them. */
+	r = raw_new(IPC_STATUS_REQ);
+	raw_str(r, IPC_TAG_UUID, UUID1);
+	raw_str(r, IPC_TAG_DNS_DOMAIN, "example.net");
+	raw_seal(r);
+	expect_refusal(r, 0, -EBADMSG, "of STATUS_REQ: unknown tag");
+	free(r);
+	assert_string_equal(ipc_tag_name(IPC_TAG_HOSTS_ENTRY), "hosts_entry");
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -921,6 +1016,7 @@ int main(void)
 		cmocka_unit_test(test_memfd),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_dns_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

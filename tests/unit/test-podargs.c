@@ -28,7 +28,8 @@ static const char *manifest_web =
 	"\"app\":{\"exec\":[\"/bin/web\",\"--serve\"],\"user\":\"0\",\"group\":\"0\","
 	"\"environment\":[{\"name\":\"A\",\"value\":\"image\"},{\"name\":\"B\",\"value\":\"image\"},"
 	"{\"name\":\"C\",\"value\":\"image\"},{\"name\":\"D\",\"value\":\"image\"}],"
-	"\"isolators\":[{\"name\":\"os/linux/capabilities-remove-set\",\"value\":{\"set\":[\"CAP_MKNOD\"]}}]}}";
+	"\"isolators\":[{\"name\":\"os/linux/capabilities-remove-set\",\"value\":{\"set\":[\"CAP_MKNOD\"]}}],"
+	"\"ports\":[{\"name\":\"http\",\"protocol\":\"tcp\",\"port\":80}]}}";
 static const char *manifest_noapp =
 	"{\"acKind\":\"ImageManifest\",\"acVersion\":\"0.8.11\",\"name\":\"localhost/img/side\"}";
 
@@ -375,6 +376,50 @@ static void test_volume_and_mount_syntax(void **state)
 	podargs_done(&pa);
 }
 
+/* --port NAME:[HOSTIP:]HOSTPORT: the name must be an app's declared port. */
+static void test_manifest_ports(void **state)
+{
+	(void)state;
+	struct podargs pa;
+	struct rkt_err err = { 0 };
+	int r;
+	const char *ms[] = { manifest_web, manifest_noapp };
+	assert_int_equal(parse(&pa, &err, "--port=http:127.0.0.1:8080", "web", "side",
+			       "--exec=/bin/side", NULL), 0);
+	json_t *doc = build(&pa, ms, NULL, &r, &err);
+	assert_int_equal(r, 0);
+	json_t *port = json_array_get(json_object_get(doc, "ports"), 0);
+	assert_string_equal(json_string_value(json_object_get(port, "name")), "http");
+	assert_string_equal(json_string_value(json_object_get(port, "hostIP")), "127.0.0.1");
+	assert_int_equal(json_integer_value(json_object_get(port, "hostPort")), 8080);
+	json_decref(doc);
+	char *none[] = { "none", NULL }, *host[] = { "host", NULL }, *def[] = { "default", NULL };
+	assert_int_equal(podargs_check_ports_net(&pa, def, &err), 0);
+	assert_int_equal(podargs_check_ports_net(&pa, none, &err), -EINVAL);
+	assert_string_equal(err.msg, "--port flag does not work with 'none' networking");
+	assert_int_equal(podargs_check_ports_net(&pa, host, &err), -EINVAL);
+	assert_string_equal(err.msg, "--port flag does not work with 'host' networking");
+	podargs_done(&pa);
+
+	/* no --port: any net */
+	assert_int_equal(parse(&pa, &err, "web", NULL), 0);
+	assert_int_equal(podargs_check_ports_net(&pa, none, &err), 0);
+	podargs_done(&pa);
+
+	assert_int_equal(parse(&pa, &err, "--port=https:8443", "web", NULL), 0);
+	assert_null(build(&pa, ms, NULL, &r, &err));
+	assert_int_equal(r, -ENOENT);
+	assert_string_equal(err.msg, "port name \"https\" could not be found in any apps");
+	podargs_done(&pa);
+
+	/* two apps of the same image both declare http: ambiguous */
+	const char *ms2[] = { manifest_web, manifest_web };
+	assert_int_equal(parse(&pa, &err, "--port=http:8080", "web", "web", "--name=web2", NULL), 0);
+	assert_null(build(&pa, ms2, NULL, &r, &err));
+	assert_string_equal(err.msg, "port name \"http\" defined multiple apps");
+	podargs_done(&pa);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_pod_manifest_conflicts),
 		cmocka_unit_test(test_manifest_apps),
+		cmocka_unit_test(test_manifest_ports),
 		cmocka_unit_test(test_duplicate_app_names),
 		cmocka_unit_test(test_env_precedence),
 		cmocka_unit_test(test_isolator_flags),

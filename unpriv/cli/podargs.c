@@ -616,6 +616,38 @@ static int parse_port(const char *s, json_t *ports, struct rkt_err *err)
 	return 0;
 }
 
+/* rkt's ForwardedPorts, by name: exactly one app of the pod (its app
+ * section, the image's unless overridden) declares the port. The helper
+ * checks again against the images it rendered. */
+static int check_port_declared(json_t *apps, const char *name, struct rkt_err *err)
+{
+	size_t i, k, found = 0;
+	json_t *a, *p;
+	json_array_foreach(apps, i, a) {
+		json_array_foreach(json_object_get(json_object_get(a, "app"), "ports"), k, p) {
+			const char *n = json_string_value(json_object_get(p, "name"));
+			if (n && !strcmp(n, name))
+				found++;
+		}
+	}
+	if (found == 0)
+		return rkt_error(err, ENOENT, "port name \"%s\" could not be found in any apps", name);
+	if (found > 1)
+		return rkt_error(err, EINVAL, "port name \"%s\" defined multiple apps", name);
+	return 0;
+}
+
+int podargs_check_ports_net(const struct podargs *pa, char *const *nets, struct rkt_err *err)
+{
+	if (!pa->ports || !pa->ports[0] || !nets || !nets[0])
+		return 0;
+	for (size_t i = 0; nets[i]; i++)
+		if (!strcmp(nets[i], "none") || !strcmp(nets[i], "host"))
+			return rkt_error(err, EINVAL, "--port flag does not work with '%s' networking",
+					 nets[i]);
+	return 0;
+}
+
 /* appc's SanitizeACName of the image name's last path component. */
 static char *default_app_name(const char *image_name)
 {
@@ -793,6 +825,14 @@ int podargs_build_manifest(const struct podargs *pa, const struct podargs_image 
 		r = parse_volume(pa->volumes[i], json_object_get(pod, "volumes"), err);
 	for (size_t i = 0; r >= 0 && pa->ports && pa->ports[i]; i++)
 		r = parse_port(pa->ports[i], json_object_get(pod, "ports"), err);
+	size_t k;
+	json_t *port;
+	json_array_foreach(json_object_get(pod, "ports"), k, port) {
+		if (r < 0)
+			break;
+		r = check_port_declared(json_object_get(pod, "apps"),
+					json_string_value(json_object_get(port, "name")), err);
+	}
 	char *json = r >= 0 ? json_dumps(pod, JSON_COMPACT) : NULL;
 	json_decref(pod);
 	if (r < 0)

@@ -69,6 +69,10 @@ void podargs_done(struct podargs *pa);
  * "conflicting flags set with --pod-manifest (see --help)". */
 int podargs_check_pod_manifest_conflicts(const struct podargs *pa, struct rkt_err *err);
 
+/* --port with --net=none or host (nets as run sends them): rkt's
+ * "--port flag does not work with 'none' networking". */
+int podargs_check_ports_net(const struct podargs *pa, char *const *nets, struct rkt_err *err);
+
 /* One resolved image per app: its store key and its manifest as stored. */
 struct podargs_image {
 	char key[APPC_KEY_LEN + 1];
@@ -79,7 +83,9 @@ void podargs_images_free(struct podargs_image *imgs, size_t n);
 /* Builds the runtime pod manifest (compact JSON) from the arguments and
  * the images (imgs[i] belongs to pa->apps[i]); host_env is the caller's
  * environment, used only with --inherit-env. Validates every isolator with
- * appc_isolator_validate and the result with pod_manifest_parse. Duplicate
+ * appc_isolator_validate and the result with pod_manifest_parse; every
+ * --port NAME must be declared by exactly one app (rkt's "port name \"N\"
+ * could not be found in any apps" / "defined multiple apps"). Duplicate
  * app names are an error ("multiple apps with name X"). */
 int podargs_build_manifest(const struct podargs *pa, const struct podargs_image *imgs,
 			   char *const *host_env, char **ret_json, struct rkt_err *err);

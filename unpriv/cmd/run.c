@@ -39,7 +39,8 @@ int cmd_run(const struct command *cmd, char **args, struct rkt_err *err)
 		return r;
 	uint32_t flags;
 	char *const *nets;
-	if ((r = podargs_check_pod_manifest_conflicts(&pa, err)) < 0 || (r = run_check_opts(&flags, &nets, err)) < 0)
+	if ((r = podargs_check_pod_manifest_conflicts(&pa, err)) < 0 || (r = run_check_opts(&flags, &nets, err)) < 0 ||
+	    (r = podargs_check_ports_net(&pa, nets, err)) < 0)
 		return r;
 	if (pa.private_users)
 		return rkt_error(err, EOPNOTSUPP, "--private-users is not supported by the ns stage1");
@@ -60,9 +61,7 @@ int cmd_run(const struct command *cmd, char **args, struct rkt_err *err)
 	ipc_msg_put_str(&req, IPC_TAG_STAGE1, flavor);
 	ipc_msg_put_u32(&req, IPC_TAG_INSECURE, g_opts.insecure & INSECURE_FOR_HELPER & IPC_INSECURE_MASK);
 	ipc_msg_put_u32(&req, IPC_TAG_RUN_FLAGS, flags);
-	ipc_msg_put_strv(&req, IPC_TAG_NETS, nets);
-	if (g_run_opts.hostname && *g_run_opts.hostname)
-		ipc_msg_put_str(&req, IPC_TAG_HOSTNAME, g_run_opts.hostname);
+	run_put_pod_conf(&req, nets);
 	ipc_msg_add_fd(&req, mfd);
 	return run_stream(&req, pa.uuid_file_save, err);
 }

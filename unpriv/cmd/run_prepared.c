@@ -26,7 +26,7 @@ const struct flag_spec run_only_flags[] = {
 	{ "net", FLAG_STRING_LIST, &g_run_opts.net, "configure the pod's networking: none, host, default (CNI ptp, 172.16.28.0/24) or nets from net.d (default: none)", "none", .split = true },
 	{ "interactive", FLAG_BOOL, &g_run_opts.interactive, "run pod interactively; if true, only one image may be supplied", "false" },
 	{ "hostname", FLAG_STRING, &g_run_opts.hostname, "pod's hostname (default \"rkt-$PODUUID\")", "" },
-	{ "dns", FLAG_STRING_LIST, &g_run_opts.dns, "name servers to write in /etc/resolv.conf", "", .split = true },
+	{ "dns", FLAG_STRING_LIST, &g_run_opts.dns, "name servers to write in /etc/resolv.conf; 'host' uses the host's file, 'none' gives the pod none", "", .split = true },
 	{ "dns-search", FLAG_STRING_LIST, &g_run_opts.dns_search, "DNS search domains to write in /etc/resolv.conf", "", .split = true },
 	{ "dns-opt", FLAG_STRING_LIST, &g_run_opts.dns_opt, "DNS options to write in /etc/resolv.conf", "", .split = true },
 	{ "dns-domain", FLAG_STRING, &g_run_opts.dns_domain, "DNS domain to write in /etc/resolv.conf", "" },
@@ -35,15 +35,12 @@ const struct flag_spec run_only_flags[] = {
 	{ .name = NULL },
 };
 
-/* What the ns flavor cannot do yet is refused here, never ignored. */
+/* What the ns flavor cannot do yet is refused here, never ignored. The
+ * DNS, hosts and hostname values are judged by the helper, which writes
+ * the files from them. */
 int run_check_opts(uint32_t *ret_flags, char *const **ret_nets, struct rkt_err *err)
 {
 	const struct run_opts *o = &g_run_opts;
-	if (o->dns || o->dns_search || o->dns_opt || (o->dns_domain && *o->dns_domain))
-		return rkt_error(err, EOPNOTSUPP,
-				 "--dns, --dns-search, --dns-opt and --dns-domain are not supported yet by the ns stage1");
-	if (o->hosts_entry)
-		return rkt_error(err, EOPNOTSUPP, "--hosts-entry is not supported yet by the ns stage1");
 	if (o->mds_register)
 		return rkt_error(err, EOPNOTSUPP, "--mds-register is not supported yet (no metadata service)");
 	static char *const none[] = { "none", NULL };
@@ -55,6 +52,24 @@ int run_check_opts(uint32_t *ret_flags, char *const **ret_nets, struct rkt_err *
 					 (*ret_nets)[i]);
 	*ret_flags = o->interactive ? IPC_RUNF_INTERACTIVE : 0;
 	return 0;
+}
+
+void run_put_pod_conf(struct ipc_msg *req, char *const *nets)
+{
+	const struct run_opts *o = &g_run_opts;
+	ipc_msg_put_strv(req, IPC_TAG_NETS, nets);
+	if (o->hostname && *o->hostname)
+		ipc_msg_put_str(req, IPC_TAG_HOSTNAME, o->hostname);
+	if (o->dns)
+		ipc_msg_put_strv(req, IPC_TAG_DNS, o->dns);
+	if (o->dns_search)
+		ipc_msg_put_strv(req, IPC_TAG_DNS_SEARCH, o->dns_search);
+	if (o->dns_opt)
+		ipc_msg_put_strv(req, IPC_TAG_DNS_OPT, o->dns_opt);
+	if (o->dns_domain && *o->dns_domain)
+		ipc_msg_put_str(req, IPC_TAG_DNS_DOMAIN, o->dns_domain);
+	if (o->hosts_entry)
+		ipc_msg_put_strv(req, IPC_TAG_HOSTS_ENTRY, o->hosts_entry);
 }
 
 static int send_signal(struct ph_conn *c, int sig, struct rkt_err *err)
@@ -169,14 +184,6 @@ int cmd_run_prepared(const struct command *cmd, char **args, struct rkt_err *err
 	int r = run_check_opts(&flags, &nets, err);
 	if (r < 0)
 		return r;
-	/* The prepared pod's run request carries no nets or hostname. */
-	if (strcmp(nets[0], "none"))
-		return rkt_error(err, EOPNOTSUPP,
-				 "run-prepared: --net=%s is not supported yet through the helper (use rkt run --net=%s)",
-				 nets[0], nets[0]);
-	if (g_run_opts.hostname && *g_run_opts.hostname)
-		return rkt_error(err, EOPNOTSUPP,
-				 "run-prepared: --hostname is not supported yet through the helper (use rkt run --hostname)");
 	/* A UUID prefix is resolved here (group rkt reads pods/); the helper
 	 * looks the full UUID up again in its own pods dir. */
 	char uuid[POD_UUID_LEN + 1];
@@ -193,5 +200,6 @@ int cmd_run_prepared(const struct command *cmd, char **args, struct rkt_err *err
 	ipc_msg_init(&req, IPC_RUN_PREPARED_REQ);
 	ipc_msg_put_str(&req, IPC_TAG_UUID, uuid);
 	ipc_msg_put_u32(&req, IPC_TAG_RUN_FLAGS, flags);
+	run_put_pod_conf(&req, nets);
 	return run_stream(&req, NULL, err);
 }
