@@ -109,21 +109,32 @@ member_status() { [ "$(rp "$M" status "${CU[12]}" | sed -n 's/^app-sh=//p')" = 1
 check "…the member's rkt status shows its pod's app status (13)" member_status
 
 # ---- a pod whose stage1 init is killed leaves its cgroups -----------------------
-rp root $I run --net=none --uuid-file-save="$T/work/ukill" "$IMG/sleep.aci" --memory=64M >/dev/null 2>&1 &
-KRUN=$!
-BG+=("$KRUN")
-wait_file "$T/work/ukill"
-UK=$(cat "$T/work/ukill" 2>/dev/null)
-check "a sleep pod with a memory limit runs" wait_running "$UK"
-check "…its cgroups exist (v1 memory among them)" bash -c 'grep -q /memory/ <<<"$1"' _ "$(cgroups_of "$UK")"
-P1=$(cat "$T/data/pods/run/$UK/pid" 2>/dev/null)
-INITPID=$(ps -o ppid= -p "$P1" 2>/dev/null | tr -d ' ')
-check "…its stage1 init is found" test -n "$INITPID"
-[ -n "$INITPID" ] && kill -KILL "$INITPID"
-wait "$KRUN"
 wait_exited() { local _; for _ in $(seq 50); do [ "$(state_of "$1")" = exited ] && return 0; sleep 0.1; done; return 1; }
-check "…after SIGKILL to the init the pod is exited" wait_exited "$UK"
-check "…and its cgroups are left behind" test -n "$(cgroups_of "$UK")"
+# killed_pod FILE: runs a sleep pod with a memory limit (so an app cgroup
+# too), SIGKILLs its stage1 init and leaves the UUID in FILE.
+killed_pod() {
+	local run p1 init
+	rp root $I run --net=none --uuid-file-save="$1" "$IMG/sleep.aci" --memory=64M >/dev/null 2>&1 &
+	run=$!
+	BG+=("$run")
+	wait_file "$1"
+	KU=$(cat "$1" 2>/dev/null)
+	check "a sleep pod with a memory limit runs" wait_running "$KU"
+	check "…its cgroups exist (v1 memory among them)" bash -c 'grep -q /memory/ <<<"$1"' _ "$(cgroups_of "$KU")"
+	p1=$(cat "$T/data/pods/run/$KU/pid" 2>/dev/null)
+	init=$(ps -o ppid= -p "$p1" 2>/dev/null | tr -d ' ')
+	check "…its stage1 init is found" test -n "$init"
+	[ -n "$init" ] && kill -KILL "$init"
+	wait "$run"
+	check "…after SIGKILL to the init the pod is exited" wait_exited "$KU"
+	check "…and its cgroups are left behind" test -n "$(cgroups_of "$KU")"
+}
+killed_pod "$T/work/ukill2"
+UK2=$KU
+expect_ok "rkt rm of such a pod" rp root rm "$UK2"
+check "…removes it and its cgroups (the flavor's gc ran)" bash -c '[ -z "$(find /sys/fs/cgroup -maxdepth 8 -type d -name "*$1*")" ] && [ -z "$(ls -d "$2"/*/"$1" 2>/dev/null)" ]' _ "$UK2" "$T/data/pods"
+killed_pod "$T/work/ukill"
+UK=$KU
 
 # ---- (c) gc of all of them ------------------------------------------------------
 expect_ok "rkt gc --grace-period=0s" rp root gc --grace-period=0s
