@@ -875,6 +875,40 @@ static int ports_for_setup(int pod_dirfd, const struct net_entry *v, struct net_
 	return r;
 }
 
+/* Each forwarded host port is bound in the host's netns for as long as
+ * this session (that is, the pod) lives: DNAT would otherwise silently
+ * steal a port a host service listens on, and a host service started
+ * later cannot take it. The sockets are close-on-exec, never listen, and
+ * are closed by the kernel when the session exits after the pod. */
+static int reserve_host_ports(const struct net_port_fwd *f, size_t n, struct rkt_err *err)
+{
+	int *fds = xcalloc(n ? n : 1, sizeof *fds);
+	int r = 0;
+	size_t i = 0;
+	for (; i < n; i++) {
+		bool tcp = strcmp(f[i].protocol, "tcp") == 0;
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)f[i].host_port) };
+		if (f[i].host_ip[0])
+			inet_pton(AF_INET, f[i].host_ip, &sa.sin_addr);
+		fds[i] = socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+		int one = 1;
+		if (fds[i] < 0 || (tcp && setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) ||
+		    bind(fds[i], (struct sockaddr *)&sa, sizeof sa) < 0) {
+			r = rkt_error_errno(err, errno, "--port %s: host port %s:%u/%s is not free on the host",
+					    f[i].name, f[i].host_ip[0] ? f[i].host_ip : "0.0.0.0",
+					    f[i].host_port, f[i].protocol);
+			if (fds[i] >= 0)
+				close(fds[i]);
+			break;
+		}
+	}
+	if (r < 0)
+		while (i-- > 0)
+			close(fds[i]);
+	free(fds);
+	return r;
+}
+
 /* rkt forwarded ports on the first masqueraded network, else on the last. */
 static struct net_entry *portmap_net(struct net_entry *v, size_t n)
 {
@@ -961,7 +995,7 @@ int net_setup(const struct session_config *cfg, const char *uuid, int pod_dirfd,
 	if (r < 0)
 		return r;
 	if ((r = ports_for_setup(pod_dirfd, v, &fwd, &n_fwd, err)) < 0 ||
-	    strcmp(v[0].name, "host") == 0) {
+	    (r = reserve_host_ports(fwd, n_fwd, err)) < 0 || strcmp(v[0].name, "host") == 0) {
 		entries_free(v, n);
 		return r;
 	}

@@ -544,10 +544,16 @@ static int run_prepared(struct conn *c, const struct run_req *q, struct rkt_err 
 		mounted_done(&mt);
 		if (netns[0])
 			net_done(c, q, host_mnt, h.podfd);
-		/* Nothing ran: the pod goes back to prepared/ for another try. */
 		struct rkt_err ignore = { 0 };
-		if (moved)
+		if (q->fresh && h.pods_fd >= 0) {
+			/* Made by this `rkt run`: a pod that never started leaves
+			 * no pod directory behind (its mounts and netns are gone). */
+			if (podgc_move(h.pods_fd, moved ? "run" : "prepared", "garbage", q->arg, &ignore) == 0)
+				(void)podgc_delete(c->cfg, h.pods_fd, "garbage", q->arg, NULL, &ignore);
+		} else if (moved) {
+			/* Nothing ran: the pod goes back to prepared/ for another try. */
 			(void)podgc_move(h.pods_fd, "run", "prepared", h.uuid, &ignore);
+		}
 		r = session_reply_errno(c, e.code ? e.code : -r, e.msg, err);
 		goto out;
 	}

@@ -168,6 +168,15 @@ expect_fail "helper: an undeclared port in a --pod-manifest is refused" 254 \
 pm http 81
 expect_fail "helper: a member's --pod-manifest with host port 81 is refused" 254 \
 	'denied by policy: --port http:81' rp "$U_MEMBER" $I prepare --pod-manifest="$T/work/pm.json"
+# A host service's port is not taken over by DNAT: the helper holds each
+# forwarded port bound while the pod runs, and refuses one in use.
+inhost busybox nc -l -p 8084 -e /bin/true </dev/null >/dev/null 2>&1 &
+HOSTSRV=$!
+for _ in $(seq 50); do inhost grep -qi ':1F94 ' /proc/net/tcp && break; sleep 0.05; done
+expect_fail "a host port a host service listens on is refused, naming it" 254 \
+	'--port http: host port 0.0.0.0:8084/tcp is not free on the host' \
+	rp root $I run --net=default --port=http:8084 "$IMG/srv.aci"
+kill "$HOSTSRV" 2>/dev/null; wait "$HOSTSRV" 2>/dev/null
 check "refused requests leave no pod dir ($N0 before, $(pod_dirs) after)" test "$(pod_dirs)" = "$N0"
 left=
 for u in $UUIDS; do
