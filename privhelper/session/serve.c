@@ -61,15 +61,13 @@ static int handle_hello(struct conn *c, const struct ipc_msg *m, struct rkt_err 
 	ipc_msg_init(&ok, IPC_HELLO_OK);
 	ipc_msg_put_str(&ok, IPC_TAG_VERSION, RKT_VERSION);
 	ipc_msg_put_i32(&ok, IPC_TAG_PID, (int32_t)getpid());
-	int r = session_reply(c, &ok, err);
-	if (r == 0) {
-		/* Opened as root beneath the helper's own --dir; the operations
-		 * look pods up beneath it. A failure here is the operation's to
-		 * report (it retries and names the path). */
-		_cleanup_free_ char *pods = xasprintf("%s/pods", c->cfg->dir);
-		c->pods_fd = open(pods, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	return r;
+	/* Opened before the answer, so that no work is left between the
+	 * client's next request and this session's read of it. Beneath the
+	 * helper's own --dir; a failure here is the operation's to report
+	 * (it retries and names the path). */
+	_cleanup_free_ char *pods = xasprintf("%s/pods", c->cfg->dir);
+	c->pods_fd = open(pods, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return session_reply(c, &ok, err);
 }
 
 int session_serve(int fd, struct session_config *cfg)

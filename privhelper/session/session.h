@@ -40,8 +40,8 @@ struct conn {
 	int state; /* enum ipc_state */
 	struct peer peer;
 	struct session_config *cfg;
-	/* <dir>/pods, opened while the client reads HELLO_OK so a request's
-	 * own round trip does not pay for it (DESIGN §15); -1 until then. */
+	/* <dir>/pods, opened at HELLO so a request's own round trip does not
+	 * pay for it (DESIGN §15); -1 until then. */
 	int pods_fd;
 	unsigned char buf[65536 + 16];
 };
