@@ -53,6 +53,19 @@ WARN        := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter -
 HARDEN      := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE -fstack-clash-protection
 CFLAGS_ALL  := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPTFLAGS) $(DEFS) -I. $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLDFLAGS) $(LDFLAGS)
+# The stage1 programs are exec'd for every pod, and a flavor is a directory
+# that should not depend on the host's shared libraries: static PIE with
+# full RELRO (about 1 ms less per exec here than dynamic). They use no NSS
+# (users and groups come from the image's own files); ld's note that
+# libcap-ng's capng_change_id would need NSS is about a function stage1
+# never calls. The sanitizers need dynamic linking: asan stays dynamic.
+ifeq ($(VARIANT),asan)
+LDFLAGS_STAGE1 := $(LDFLAGS_ALL)
+LIBS_STAGE1    := $(LIBS_PRIV)
+else
+LDFLAGS_STAGE1 := -static-pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LIBS_STAGE1    := -lseccomp -lcap-ng $(shell pkg-config --libs --static jansson 2>/dev/null)
+endif
 
 srcs = $(sort $(wildcard $(1)/*.c))
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -139,12 +152,12 @@ $(BIN)/rkt-privhelper-session: $(call objs,$(SESSION_SRC)) $(LIB_POLICY) $(LIB_I
 # The ns flavor's enter entrypoint: `enter --pid=P --appname=A -- cmd...`.
 $(OUT)/stage1/ns/enter: $(call objs,$(STAGE1_NS_ENTER)) $(LIB_STAGE1) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
+	$(CC) $(LDFLAGS_STAGE1) -o $@ $^ $(LIBS_STAGE1)
 
 # The ns flavor's gc entrypoint: `gc [--debug] <uuid>` in an exited pod's dir.
 $(OUT)/stage1/ns/gc: $(call objs,$(STAGE1_NS_GC)) $(LIB_STAGE1) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
+	$(CC) $(LDFLAGS_STAGE1) -o $@ $^ $(LIBS_STAGE1)
 
 # Parses untrusted archives as root: its own executable (DESIGN §2 rule 5).
 $(BIN)/rkt-privhelper-render: $(call objs,$(RENDER_SRC)) $(LIB_COMMON)
@@ -154,7 +167,7 @@ $(BIN)/rkt-privhelper-render: $(call objs,$(RENDER_SRC)) $(LIB_COMMON)
 # The ns flavor's pod init: run as root by the helper with cwd = the pod dir.
 $(OUT)/stage1/ns/init: $(call objs,$(STAGE1_NS_SRC)) $(LIB_STAGE1) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
+	$(CC) $(LDFLAGS_STAGE1) -o $@ $^ $(LIBS_STAGE1)
 
 # Unit tests link every library so each test can reach the module it covers.
 $(TESTBIN)/test-%: $(call objs,tests/unit/test-%.c) $(LIB_STAGE1) $(LIB_FETCH) $(LIB_UNPRIV) $(LIB_POLICY) $(LIB_IPC) $(LIB_COMMON)

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "privhelper/session/session.h"
@@ -79,12 +78,6 @@ int main(int argc, char **argv)
 		policy_free(cfg.policy);
 		return check ? 0 : 254;
 	}
-	/* A session lives for one request: fault its code and libraries in
-	 * now, while the client is still connecting, rather than page by page
-	 * inside the request it times (DESIGN §15). The pages stay mapped
-	 * after munlockall; a failure only costs speed. */
-	if (mlockall(MCL_CURRENT) == 0)
-		(void)munlockall();
 	/* Nothing is effective before reading a byte from the client; the
 	 * operation keeps only what it needs (session_keep_caps, caps.c). */
 	if (session_caps_idle() < 0) {
