@@ -18,8 +18,9 @@
 #   helper-session-rss, stage1-init-rss
 #                      peak resident set (VmHWM) of the helper session and of
 #                      the largest stage1 init process while a `sleep` pod runs
-# A missing peer prints "NAME: skipped: crun not installed" (nothing is
-# installed here). crun 1.8 refuses this hybrid-cgroup host while the v2
+# The peers are Debian's crun and bubblewrap: installed with apt-get when
+# missing (as ../shared/bench/peers.sh does); a peer still missing prints
+# "NAME: skipped: crun not installed". crun 1.8 refuses this hybrid-cgroup host while the v2
 # mount is visible (perf-anchors.md), so the whole measurement, the helper
 # and our pods included, runs in one private mount namespace in which
 # /sys/fs/cgroup/unified is unmounted: both sides of every pair see the same
@@ -36,11 +37,20 @@ for f in bin/rkt bin/rkt-privhelper stage1/ns/init; do
 	[ -x "$build/$f" ] || { echo "pods-bench: $build/$f not built (make programs)" >&2; exit 1; }
 done
 
+missing=()
+command -v crun >/dev/null 2>&1 || missing+=(crun)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+if [ ${#missing[@]} -gt 0 ] && [ -z "${RKT_PODS_BENCH_NS:-}" ] && command -v apt-get >/dev/null; then
+	echo "pods-bench: installing the peers: ${missing[*]}" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+		echo "pods-bench: could not install ${missing[*]}; those lines are skipped" >&2
+fi
 if [ -z "${RKT_PODS_BENCH_NS:-}" ]; then
 	RKT_PODS_BENCH_NS=1 exec unshare --mount --propagation private -- "$0" "$@"
 fi
 if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
-	umount /sys/fs/cgroup/unified
+	umount /sys/fs/cgroup/unified ||
+		echo "pods-bench: cannot hide /sys/fs/cgroup/unified; crun may refuse this host" >&2
 fi
 
 PAIRS=${PAIRS:-20}
