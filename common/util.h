@@ -54,3 +54,7 @@ int write_all(int fd, const void *buf, size_t len);
 int random_hex(char *buf, size_t nbytes);
 /* Nanoseconds since the epoch (CLOCK_REALTIME). */
 int64_t now_realtime_ns(void);
+
+/* /proc/self/mountinfo escapes space, tab, newline and backslash in paths
+ * as \ooo; decodes them in place. */
+void mountinfo_unescape(char *s);

@@ -54,14 +54,13 @@ int dns_conf_mode_parse(const char *s, struct dns_conf_mode *ret, struct rkt_err
 	return 0;
 }
 
-static bool is_ip(const char *s)
+bool dns_is_ip(const char *s)
 {
 	unsigned char buf[sizeof(struct in6_addr)];
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-/* One word of a resolv.conf or hosts line: printable, no blank, no comment. */
-static bool is_token(const char *s)
+bool dns_is_token(const char *s)
 {
 	if (!*s)
 		return false;
@@ -74,7 +73,7 @@ static bool is_token(const char *s)
 static int check_words(char *const *v, const char *what, struct rkt_err *err)
 {
 	for (char *const *p = v; p && *p; p++)
-		if (!is_token(*p))
+		if (!dns_is_token(*p))
 			return rkt_error(err, EINVAL, "%s \"%s\": not a single word", what, *p);
 	return 0;
 }
@@ -104,12 +103,12 @@ int dns_resolv_conf(char *const *nameservers, char *const *search, char *const *
 		    const char *domain, char **ret, struct rkt_err *err)
 {
 	for (char *const *p = nameservers; p && *p; p++)
-		if (!is_ip(*p))
+		if (!dns_is_ip(*p))
 			return rkt_error(err, EINVAL, "--dns \"%s\": not an IP address", *p);
 	int r = check_words(search, "--dns-search", err);
 	if (r >= 0)
 		r = check_words(options, "--dns-opt", err);
-	if (r >= 0 && domain && !is_token(domain))
+	if (r >= 0 && domain && !dns_is_token(domain))
 		r = rkt_error(err, EINVAL, "--dns-domain \"%s\": not a single word", domain);
 	if (r < 0)
 		return r;
@@ -132,10 +131,10 @@ int dns_hosts(const char *fallback, const struct dns_hosts_entry *e, size_t n, c
 	      struct rkt_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (!is_ip(e[i].ip))
+		if (!dns_is_ip(e[i].ip))
 			return rkt_error(err, EINVAL, "--hosts-entry %s=%s: \"%s\" is not an IP address",
 					 e[i].ip, e[i].name, e[i].ip);
-		if (!is_token(e[i].name))
+		if (!dns_is_token(e[i].name))
 			return rkt_error(err, EINVAL, "--hosts-entry %s=%s: bad host name", e[i].ip,
 					 e[i].name);
 	}
@@ -171,9 +170,9 @@ int dns_hosts_entry_parse(const char *arg, char **ip, char **name, struct rkt_er
 	if (!eq || eq == arg || !eq[1])
 		return rkt_error(err, EINVAL, "--hosts-entry %s: want IP=HOSTNAME or host", arg);
 	_cleanup_free_ char *i = xstrndup(arg, (size_t)(eq - arg));
-	if (!is_ip(i))
+	if (!dns_is_ip(i))
 		return rkt_error(err, EINVAL, "--hosts-entry %s: \"%s\" is not an IP address", arg, i);
-	if (!is_token(eq + 1))
+	if (!dns_is_token(eq + 1))
 		return rkt_error(err, EINVAL, "--hosts-entry %s: bad host name", arg);
 	*ip = TAKE_PTR(i);
 	*name = xstrdup(eq + 1);

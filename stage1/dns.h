@@ -4,9 +4,16 @@
  * pure so the helper can write etc/rkt-resolv.conf and etc/rkt-hosts
  * under stage1/rootfs with them. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/err.h"
+
+/* An IPv4 or IPv6 address in text form. */
+bool dns_is_ip(const char *s);
+/* One word of a resolv.conf or hosts line: printable, no blank, nothing
+ * either file reads as a comment ('#', ';'). */
+bool dns_is_token(const char *s);
 
 enum dns_mode { DNS_MODE_DEFAULT, DNS_MODE_HOST, DNS_MODE_STAGE0, DNS_MODE_NONE };
 

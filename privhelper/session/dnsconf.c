@@ -12,14 +12,9 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "ipc/ipc.h"
+#include "stage1/dns.h"
 
 #define HOSTS_FALLBACK_MAX 65536
-
-static bool is_ip(const char *s)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
 
 static bool label_char(char c, bool underscore)
 {
@@ -60,18 +55,6 @@ bool dnsconf_hostname_valid(const char *s)
 static bool dns_name_valid(const char *s)
 {
 	return name_valid(s, 253, true);
-}
-
-/* A resolv.conf option word ("ndots:2", "rotate"): printable, no blank,
- * nothing resolv.conf reads as a comment. */
-static bool option_valid(const char *s)
-{
-	if (!*s)
-		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p <= ' ' || *p >= 0x7f || *p == '#' || *p == ';')
-			return false;
-	return true;
 }
 
 static int get_strv(const struct ipc_msg *m, uint16_t tag, char ***ret, struct rkt_err *err)
@@ -125,13 +108,13 @@ static int resolv_from_msg(const struct ipc_msg *m, struct dnsconf *d, char ***d
 		return 0;
 	}
 	for (char **p = *dns; p && *p; p++)
-		if (!is_ip(*p))
+		if (!dns_is_ip(*p))
 			return rkt_error(err, EINVAL, "--dns=%s: not an IP address (nor host or none)", *p);
 	for (char **p = d->search; p && *p; p++)
 		if (!dns_name_valid(*p))
 			return rkt_error(err, EINVAL, "--dns-search=%s: not a DNS domain name", *p);
 	for (char **p = d->options; p && *p; p++)
-		if (!option_valid(*p))
+		if (!dns_is_token(*p))
 			return rkt_error(err, EINVAL, "--dns-opt=%s: not a single resolv.conf option word", *p);
 	if (d->domain && !dns_name_valid(d->domain))
 		return rkt_error(err, EINVAL, "--dns-domain=%s: not a DNS domain name", d->domain);

@@ -151,21 +151,6 @@ int podgc_move_nosync(int pods_fd, const char *from, const char *to, const char 
 
 /* ---- mounts ------------------------------------------------------------------ */
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r;) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 4;
-		} else
-			*w++ = *r++;
-	}
-	*w = '\0';
-}
-
 static int by_depth_desc(const void *a, const void *b)
 {
 	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
@@ -189,7 +174,7 @@ static int mounts_beneath(const char *prefix, char ***ret, struct rkt_err *err)
 			mp = strtok_r(NULL, " ", &save);
 		if (!mp)
 			continue;
-		unescape_octal(mp);
+		mountinfo_unescape(mp);
 		if (strncmp(mp, prefix, plen) == 0 && (mp[plen] == '\0' || mp[plen] == '/'))
 			v = strv_append(v, mp);
 	}

@@ -51,21 +51,6 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r;) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 4;
-		} else
-			*w++ = *r++;
-	}
-	*w = '\0';
-}
-
 /* Mount points of every cgroup (v1) and cgroup2 filesystem. */
 static char **cgroup_mounts(void)
 {
@@ -82,7 +67,7 @@ static char **cgroup_mounts(void)
 			continue;
 		if (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0)
 			continue;
-		unescape_octal(point);
+		mountinfo_unescape(point);
 		if (!strv_contains(v, point))
 			v = strv_append(v, point);
 	}

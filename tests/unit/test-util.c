@@ -78,6 +78,18 @@ static void test_atomic_write(void **state)
 	assert_int_equal(rm_rf_at(AT_FDCWD, dir), 0);
 }
 
+static void test_mountinfo_unescape(void **state)
+{
+	(void)state;
+	char a[] = "/run/a\\040b/c\\011d\\012e\\134f";
+	mountinfo_unescape(a);
+	assert_string_equal(a, "/run/a b/c\td\ne\\f");
+	/* Not an escape: kept as it stands. */
+	char b[] = "/x\\8/y\\04";
+	mountinfo_unescape(b);
+	assert_string_equal(b, "/x\\8/y\\04");
+}
+
 static void test_error_objects(void **state)
 {
 	(void)state;
@@ -97,6 +109,7 @@ int main(void)
 		cmocka_unit_test(test_duration_parse), cmocka_unit_test(test_duration_format),
 		cmocka_unit_test(test_atomic_write),
 		cmocka_unit_test(test_error_objects),
+		cmocka_unit_test(test_mountinfo_unescape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
