@@ -99,7 +99,7 @@ static const struct allowed f_run_event[] = {
 	REQ(EVENT), OPT(UUID), OPT(PID), OPT(APP), OPT(EXIT_STATUS), OPT(TEXT), END
 };
 static const struct allowed f_run_prepared[] = {
-	REQ(UUID), OPT(RUN_FLAGS), OPT(NETS), OPT(HOSTNAME), DNS_OPTS, END
+	REQ(UUID), OPT(RUN_FLAGS), OPT(INSECURE), OPT(NETS), OPT(HOSTNAME), DNS_OPTS, END
 };
 static const struct allowed f_run_result[] = { REQ(EXIT_STATUS), OPT(UUID), END };
 static const struct allowed f_stop[] = { REQ(UUID), OPT(FORCE), END };

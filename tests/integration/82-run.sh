@@ -46,6 +46,7 @@ chmod 755 "$IMG"
 mkaci -o "$IMG/echo.aci" --name localhost/run/echo --exec "/bin/echo hello from a pod"
 mkaci -o "$IMG/three.aci" --name localhost/run/three --exec "/bin/sh -c 'sleep 1; echo three; exit 3'"
 mkaci -o "$IMG/sleep.aci" --name localhost/run/sleep --exec "/bin/sleep 100"
+mkaci -o "$IMG/seccomp.aci" --name localhost/run/seccomp --exec "/bin/busybox grep ^Seccomp_filters: /proc/self/status"
 chmod 644 "$IMG"/*
 POL=$T/pol
 mkdir -p "$POL"
@@ -90,6 +91,14 @@ UP=$OUT
 rc_of "run-prepared runs it: output and exit 0" 0 "hello from a pod" rp root run-prepared "$UP"
 expect_ok "…status after run-prepared" rp root status "$UP"
 check "…state=exited, app-echo=0" bash -c 'grep -qx state=exited <<<"$1" && grep -qx app-echo=0 <<<"$1"' _ "$OUT"
+expect_ok "prepare a pod that prints its seccomp mode" rp root $I prepare --quiet "$IMG/seccomp.aci"
+rc_of "run-prepared --insecure-options=seccomp: only the helper's floor filter, not the pod's" 0 "Seccomp_filters:	1" \
+	rp root --insecure-options=seccomp run-prepared "$OUT"
+expect_ok "a member prepares the same" rp "$M" $I prepare --quiet "$IMG/seccomp.aci"
+UMS=$OUT
+expect_fail "…but may not run it with --insecure-options=seccomp" 254 'denied by policy: .*seccomp' \
+	rp "$M" --insecure-options=seccomp run-prepared "$UMS"
+rc_of "…and without it the pod's filter is there too" 0 "Seccomp_filters:	2" rp "$M" run-prepared "$UMS"
 expect_fail "run-prepared on a pod that is not prepared" 254 "pod \"$UP\" is not prepared" \
 	rp root run-prepared "$UP"
 

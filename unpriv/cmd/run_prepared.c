@@ -151,6 +151,13 @@ static int stream_loop(struct ph_conn *c, int sfd, const char *uuid_file_save, s
 
 int run_stream(struct ipc_msg *req, const char *uuid_file_save, struct rkt_err *err)
 {
+	return run_stream_on(NULL, req, uuid_file_save, err);
+}
+
+int run_stream_on(struct ph_conn *early, struct ipc_msg *req, const char *uuid_file_save,
+		  struct rkt_err *err)
+{
+	_cleanup_ph_conn_ struct ph_conn *c = early;
 	for (int i = 0; i < 3; i++)
 		ipc_msg_add_fd(req, i);
 	sigset_t set, old;
@@ -164,8 +171,7 @@ int run_stream(struct ipc_msg *req, const char *uuid_file_save, struct rkt_err *
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return rkt_error_errno(err, errno, "signalfd");
 	}
-	_cleanup_ph_conn_ struct ph_conn *c = NULL;
-	int r = ph_connect(&c, err);
+	int r = c ? ph_connect_end(c, err) : ph_connect(&c, err);
 	if (r >= 0)
 		r = ph_send(c, req, err);
 	if (r >= 0)
@@ -198,6 +204,11 @@ int cmd_run_prepared(const struct command *cmd, char **args, struct rkt_err *err
 	}
 	_cleanup_ipc_msg_ struct ipc_msg req;
 	ipc_msg_init(&req, IPC_RUN_PREPARED_REQ);
+	/* Only the options that change how the pod runs; the image was
+	 * judged when it was prepared. */
+	ipc_msg_put_u32(&req, IPC_TAG_INSECURE,
+			g_opts.insecure & (INSECURE_CAPABILITIES | INSECURE_PATHS | INSECURE_SECCOMP) &
+				IPC_INSECURE_MASK);
 	ipc_msg_put_str(&req, IPC_TAG_UUID, uuid);
 	ipc_msg_put_u32(&req, IPC_TAG_RUN_FLAGS, flags);
 	run_put_pod_conf(&req, nets);
