@@ -91,8 +91,10 @@ static const struct allowed f_status_ans[] = {
 /* run and run-prepared: the pod's resolv.conf and hosts (op_run.c checks
  * the values; the codec only keeps each item one bounded line). */
 #define DNS_OPTS OPT(DNS), OPT(DNS_SEARCH), OPT(DNS_OPT), OPT(DNS_DOMAIN), OPT(HOSTS_ENTRY)
-/* prepare and run take the same options; the manifest is in the memfd. */
-static const struct allowed f_pod_opts[] = {
+/* The pod's manifest is in the memfd; prepare takes what shapes the pod
+ * dir, run adds what only a running pod has (networks, names, DNS). */
+static const struct allowed f_prepare[] = { OPT(STAGE1), OPT(INSECURE), OPT(RUN_FLAGS), END };
+static const struct allowed f_run[] = {
 	OPT(STAGE1), OPT(INSECURE), OPT(RUN_FLAGS), OPT(NETS), OPT(HOSTNAME), DNS_OPTS, END
 };
 static const struct allowed f_run_event[] = {
@@ -114,9 +116,9 @@ static const struct type_desc types[IPC_TYPE_MAX + 1] = {
 	[IPC_HELLO_OK] = { "HELLO_OK", 0, f_hello_ok },
 	[IPC_STATUS_REQ] = { "STATUS_REQ", 0, f_uuid_only },
 	[IPC_STATUS_ANS] = { "STATUS_ANS", 0, f_status_ans },
-	[IPC_PREPARE_REQ] = { "PREPARE_REQ", 1, f_pod_opts },
+	[IPC_PREPARE_REQ] = { "PREPARE_REQ", 1, f_prepare },
 	[IPC_PREPARE_ANS] = { "PREPARE_ANS", 0, f_uuid_only },
-	[IPC_RUN_REQ] = { "RUN_REQ", 4, f_pod_opts },
+	[IPC_RUN_REQ] = { "RUN_REQ", 4, f_run },
 	[IPC_RUN_EVENT] = { "RUN_EVENT", 0, f_run_event },
 	[IPC_RUN_PREPARED_REQ] = { "RUN_PREPARED_REQ", 3, f_run_prepared },
 	[IPC_RUN_RESULT] = { "RUN_RESULT", 0, f_run_result },

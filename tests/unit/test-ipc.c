@@ -102,10 +102,11 @@ static void build_sample(uint16_t type, struct ipc_msg *m, int fd)
 		ipc_msg_put_str(m, IPC_TAG_STAGE1, "ns");
 		ipc_msg_put_u32(m, IPC_TAG_INSECURE, IPC_INSECURE_IMAGE | IPC_INSECURE_SECCOMP);
 		ipc_msg_put_u32(m, IPC_TAG_RUN_FLAGS, IPC_RUNF_NO_OVERLAY | IPC_RUNF_INTERACTIVE);
-		ipc_msg_put_strv(m, IPC_TAG_NETS, nets);
-		ipc_msg_put_str(m, IPC_TAG_HOSTNAME, "pod-1");
-		if (type == IPC_RUN_REQ)
+		if (type == IPC_RUN_REQ) {
+			ipc_msg_put_strv(m, IPC_TAG_NETS, nets);
+			ipc_msg_put_str(m, IPC_TAG_HOSTNAME, "pod-1");
 			put_dns_sample(m);
+		}
 		break;
 	case IPC_RUN_EVENT:
 		ipc_msg_put_u32(m, IPC_TAG_EVENT, IPC_EV_APP_EXITED);
@@ -977,6 +978,12 @@ static void test_dns_fields(void **state)
 	raw_str(r, IPC_TAG_DNS_DOMAIN, "example.net");
 	raw_seal(r);
 	expect_refusal(r, 0, -EBADMSG, "of STATUS_REQ: unknown tag");
+	free(r);
+	/* Nor does PREPARE_REQ: a prepared pod gets them from run-prepared. */
+	r = raw_new(IPC_PREPARE_REQ);
+	raw_str(r, IPC_TAG_HOSTNAME, "pod-1");
+	raw_seal(r);
+	expect_refusal(r, 1, -EBADMSG, "of PREPARE_REQ: unknown tag");
 	free(r);
 	assert_string_equal(ipc_tag_name(IPC_TAG_HOSTS_ENTRY), "hosts_entry");
 }
