@@ -4,42 +4,8 @@
 # with the client's stdio and streams the pod's result back; signals and a
 # vanished client stop the pod; the pod ends in run/ unlocked (exited).
 . "$(dirname "$0")/lib.sh"
-if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
-ensure_groups_and_users
-make_tree
-
-HELPER=$BUILD/bin/rkt-privhelper
-INIT=$BUILD/stage1/ns/init
-SOCK=$T/sock
-HLOG=$T/helper.log
-M=$U_MEMBER
-if [ ! -x "$HELPER" ] || [ ! -x "$INIT" ]; then
-	skip "rkt-privhelper or stage1/ns/init not built in $BUILD"
-	done_testing
-	exit $?
-fi
-
-HELPER_ASAN_OPTIONS=abort_on_error=1:detect_leaks=0
+pod_suite_init init
 trap 'stop_helper; cleanup_tree' EXIT
-rp() { # rp USER ARGS...: rkt against the test helper
-	local u=$1
-	shift
-	rkt_as "$u" --privhelper-socket="$SOCK" "$@"
-}
-# rc_of DESC WANT_RC WANT_OUT CMD...: exit status and exact stdout.
-rc_of() {
-	local d=$1 want=$2 wout=$3 rc
-	shift 3
-	OUT=$("$@" 2>"$T/err"); rc=$?
-	if [ "$rc" -eq "$want" ] && [ "$OUT" = "$wout" ]; then ok "$d"; else
-		not_ok "$d"
-		diag "exit $rc (want $want), stdout: $(printf '%s' "$OUT" | head -3), stderr: $(head -3 "$T/err")"
-	fi
-}
-no_pod_mounts() { ! grep -q "$T/data/pods" /proc/self/mountinfo; }
-
-mkdir -p "$T/sys/stage1/ns"
-install -m 0755 "$INIT" "$T/sys/stage1/ns/init"
 IMG=$T/work/imgs
 mkdir -p "$IMG"
 chmod 755 "$IMG"

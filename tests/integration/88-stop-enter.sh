@@ -4,28 +4,12 @@
 # through a real helper, then started the way the helper's run path does:
 # moved to run/, locked, and the ns flavor's init run in the pod dir.
 . "$(dirname "$0")/lib.sh"
-if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
-ensure_groups_and_users
-make_tree
+pod_suite_init init enter
 # The pod's apps run under seccomp: LeakSanitizer cannot (DESIGN §13).
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=0
-
-HELPER=$BUILD/bin/rkt-privhelper
-INIT=$BUILD/stage1/ns/init
-ENTER=$BUILD/stage1/ns/enter
-SOCK=$T/sock
-HLOG=$T/helper.log
-M=$U_MEMBER
 M_UID=$(id -u "$M")
 A=$U_ADMIN
 A_UID=$(id -u "$A")
-if [ ! -x "$HELPER" ] || [ ! -x "$INIT" ] || [ ! -x "$ENTER" ]; then
-	skip "rkt-privhelper or stage1/ns/{init,enter} not built in $BUILD"
-	done_testing
-	exit $?
-fi
-mkdir -p "$T/sys/stage1/ns"
-cp "$INIT" "$ENTER" "$T/sys/stage1/ns/"
 
 # Pods still running at the end are killed (their init is our child).
 POD_PIDS=()
@@ -36,11 +20,6 @@ kill_pods() {
 	POD_PIDS=()
 }
 trap 'kill_pods; stop_helper; cleanup_tree' EXIT
-rp() { # rp USER ARGS...: rkt against the test helper
-	local u=$1
-	shift
-	rkt_as "$u" --privhelper-socket="$SOCK" "$@"
-}
 pod_dir() { echo "$T/data/pods/$1/$2"; }
 
 # start_pod UUID: what the helper's run path does for a prepared pod: to

@@ -7,28 +7,8 @@
 # result as /etc/resolv.conf, /etc/hosts and its hostname. Bad values exit
 # 254 with one line naming the flag and value, and prepare nothing.
 . "$(dirname "$0")/lib.sh"
-if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
-ensure_groups_and_users
-make_tree
-
-HELPER=$BUILD/bin/rkt-privhelper
-INIT=$BUILD/stage1/ns/init
-SOCK=$T/sock
-HLOG=$T/helper.log
-M=$U_MEMBER
-if [ ! -x "$HELPER" ] || [ ! -x "$INIT" ]; then
-	skip "rkt-privhelper or stage1/ns/init not built in $BUILD"
-	done_testing
-	exit $?
-fi
-
-HELPER_ASAN_OPTIONS=abort_on_error=1:detect_leaks=0
+pod_suite_init init
 trap 'stop_helper; cleanup_tree' EXIT
-rp() { # rp USER ARGS...: rkt against the test helper
-	local u=$1
-	shift
-	rkt_as "$u" --privhelper-socket="$SOCK" "$@"
-}
 section() { awk -v want="$1" '/^=== (hosts|hostname)$/ { n++; next } n == want'; }
 # runs DESC CMD...: CMD exits 0; stdout in $OUT, split into $RESOLV, $HOSTS, $HN.
 runs() {
@@ -67,8 +47,6 @@ bad() {
 	fi
 }
 
-mkdir -p "$T/sys/stage1/ns"
-install -m 0755 "$INIT" "$T/sys/stage1/ns/init"
 IMG=$T/work/imgs
 mkdir -p "$IMG"
 chmod 755 "$IMG"

@@ -6,33 +6,13 @@
 # entrypoint can remove its cgroups), a failing gc entrypoint that does not
 # keep a pod, and rkt enter when the pod ends under it.
 . "$(dirname "$0")/lib.sh"
-if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
-ensure_groups_and_users
-make_tree
-
-HELPER=$BUILD/bin/rkt-privhelper
+pod_suite_init init enter gc
 S1=$BUILD/stage1/ns
-SOCK=$T/sock
-HLOG=$T/helper.log
-M=$U_MEMBER
-if [ ! -x "$HELPER" ] || [ ! -x "$S1/init" ] || [ ! -x "$S1/enter" ] || [ ! -x "$S1/gc" ]; then
-	skip "rkt-privhelper or stage1/ns/{init,enter,gc} not built in $BUILD"
-	done_testing
-	exit $?
-fi
 # The pod's apps run under seccomp: LeakSanitizer cannot (DESIGN §13).
-HELPER_ASAN_OPTIONS=abort_on_error=1:detect_leaks=0
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=0
 BG=()
 trap 'for p in "${BG[@]}"; do kill -KILL "$p" 2>/dev/null; done; stop_helper; cleanup_tree' EXIT
-rp() { # rp USER ARGS...: rkt against the test helper
-	local u=$1
-	shift
-	rkt_as "$u" --privhelper-socket="$SOCK" "$@"
-}
 I=--insecure-options=image
-mkdir -p "$T/sys/stage1/ns"
-install -m 0755 "$S1/init" "$S1/enter" "$S1/gc" "$T/sys/stage1/ns/"
 
 IMG=$T/work/imgs
 mkdir -p "$IMG"

@@ -188,3 +188,48 @@ stop_helper() {
 	rm -f "$SOCK"
 	HELPER_PID=
 }
+
+# ---- pod suites ------------------------------------------------------------------
+# pod_suite_init ENTRYPOINT...: the head every suite that runs pods through a
+# helper shares: root, the test users, a scratch tree, HELPER, SOCK, HLOG and M
+# (the rkt member), the helper's sanitizer settings, and the named stage1 ns
+# entrypoints (init, enter, gc) installed as the scratch system config's ns
+# flavor. Skips the whole suite when one of them is not built.
+pod_suite_init() {
+	if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
+	ensure_groups_and_users
+	make_tree
+	HELPER=$BUILD/bin/rkt-privhelper
+	SOCK=$T/sock
+	HLOG=$T/helper.log
+	M=$U_MEMBER
+	HELPER_ASAN_OPTIONS=abort_on_error=1:detect_leaks=0
+	local e missing=
+	[ -x "$HELPER" ] || missing=" rkt-privhelper"
+	for e in "$@"; do [ -x "$BUILD/stage1/ns/$e" ] || missing="$missing stage1/ns/$e"; done
+	if [ -n "$missing" ]; then
+		skip "not built in $BUILD:$missing"
+		cleanup_tree
+		done_testing
+		exit $?
+	fi
+	mkdir -p "$T/sys/stage1/ns"
+	for e in "$@"; do install -m 0755 "$BUILD/stage1/ns/$e" "$T/sys/stage1/ns/$e"; done
+}
+# rp USER ARGS...: rkt as USER against the suite's helper.
+rp() {
+	local u=$1
+	shift
+	rkt_as "$u" --privhelper-socket="$SOCK" "$@"
+}
+# rc_of DESC WANT_RC WANT_OUT CMD...: CMD's exit status and exact stdout.
+rc_of() {
+	local d=$1 want=$2 wout=$3 rc
+	shift 3
+	OUT=$("$@" 2>"$T/err"); rc=$?
+	if [ "$rc" -eq "$want" ] && [ "$OUT" = "$wout" ]; then ok "$d"; else
+		not_ok "$d"
+		diag "exit $rc (want $want), stdout: $(printf '%s' "$OUT" | head -3), stderr: $(head -3 "$T/err")"
+	fi
+}
+no_pod_mounts() { ! grep -q "$T/data/pods" /proc/self/mountinfo; }
