@@ -32,6 +32,11 @@ void ph_close(struct ph_conn *c)
 {
 	if (!c)
 		return;
+	/* HELLO unanswered: take the answer first, so that the session's
+	 * reply does not meet a closed socket (it would log a violation). */
+	struct rkt_err ignore = { 0 };
+	if (c->hello_pending && c->fd >= 0)
+		(void)ph_connect_end(c, &ignore);
 	if (c->fd >= 0)
 		close(c->fd);
 	/* The session sees the close and exits; reap it so no zombie is left
@@ -217,15 +222,26 @@ int ph_request(struct ph_conn *c, const struct ipc_msg *req, struct ipc_msg *ret
 	return 0;
 }
 
-static int hello(struct ph_conn *c, struct rkt_err *err)
+static int hello_send(struct ph_conn *c, struct rkt_err *err)
 {
 	_cleanup_ipc_msg_ struct ipc_msg m;
 	ipc_msg_init(&m, IPC_HELLO);
 	ipc_msg_put_str(&m, IPC_TAG_VERSION, RKT_VERSION);
 	ipc_msg_put_str(&m, IPC_TAG_DIR, g_opts.dir);
+	int r = ph_send(c, &m, err);
+	return r == -EPIPE || r == -ECONNRESET ? closed_error(c, err) : r;
+}
+
+/* HELLO's answer, as ph_request takes one. */
+static int hello_answer(struct ph_conn *c, struct rkt_err *err)
+{
 	_cleanup_ipc_msg_ struct ipc_msg ans = { 0 };
-	int r = ph_request(c, &m, &ans, err);
+	int r = ph_recv(c, &ans, err);
+	if (r == 0 || r == -ECONNRESET)
+		return closed_error(c, err);
 	if (r < 0)
+		return r;
+	if (ans.type == IPC_GENERIC_ANS && (r = refusal(&ans, err)) < 0)
 		return r;
 	if (ans.type != IPC_HELLO_OK)
 		return rkt_error(err, EPROTO, "privhelper answered HELLO with %s",
@@ -235,6 +251,36 @@ static int hello(struct ph_conn *c, struct rkt_err *err)
 		snprintf(c->helper_version, sizeof c->helper_version, "%s", v);
 	log_debug("privhelper", "connected to rkt-privhelper %s", c->helper_version);
 	return 0;
+}
+
+static int hello(struct ph_conn *c, struct rkt_err *err)
+{
+	int r = hello_send(c, err);
+	return r < 0 ? r : hello_answer(c, err);
+}
+
+int ph_connect_begin(struct ph_conn **ret, struct rkt_err *err)
+{
+	int fd = -1;
+	int r = connect_socket(&fd, err);
+	if (r < 0)
+		return r;
+	struct ph_conn *c = conn_new(fd, 0);
+	if ((r = hello_send(c, err)) < 0) {
+		ph_close(c);
+		return r;
+	}
+	c->hello_pending = true;
+	*ret = c;
+	return 0;
+}
+
+int ph_connect_end(struct ph_conn *c, struct rkt_err *err)
+{
+	if (!c->hello_pending)
+		return 0;
+	c->hello_pending = false;
+	return hello_answer(c, err);
 }
 
 int ph_connect(struct ph_conn **ret, struct rkt_err *err)

@@ -20,6 +20,7 @@ struct ph_conn {
 	enum ipc_state state;
 	pid_t session_pid; /* auto-started session, or 0 */
 	char helper_version[65];
+	bool hello_pending; /* ph_connect_begin sent HELLO; its answer is unread */
 	uint8_t *buf;	   /* IPC_MSG_MAX bytes of receive scratch */
 };
 
@@ -27,6 +28,12 @@ struct ph_conn {
  * HELLO with this rkt's version and --dir, and waits for HELLO_OK. A
  * GENERIC_ANS refusal becomes the error, with the helper's message. */
 int ph_connect(struct ph_conn **ret, struct rkt_err *err);
+/* ph_connect in two halves, so that a command can resolve its images while
+ * the helper starts the session for it: _begin connects to a listening
+ * helper and sends HELLO (and fails, changing nothing, when none listens:
+ * use ph_connect then), _end reads HELLO's answer (ph_close does too). */
+int ph_connect_begin(struct ph_conn **ret, struct rkt_err *err);
+int ph_connect_end(struct ph_conn *c, struct rkt_err *err);
 /* Sends req (which must be a request the state allows) and receives its
  * one answer into *ret_answer. A GENERIC_ANS with a non-zero errno is
  * returned as that error with the helper's message; one with errno 0 is a

@@ -90,6 +90,11 @@ extern const struct flag_spec run_only_flags[];
 extern struct flag_spec cmd_run_flags[];
 int run_check_opts(uint32_t *ret_flags, char *const **ret_nets, struct rkt_err *err);
 int run_stream(struct ipc_msg *req, const char *uuid_file_save, struct rkt_err *err);
+/* run_stream over a connection ph_connect_begin opened (owned from here;
+ * NULL: connect now). */
+struct ph_conn;
+int run_stream_on(struct ph_conn *early, struct ipc_msg *req, const char *uuid_file_save,
+		  struct rkt_err *err);
 /* --net, --hostname, --dns*, --hosts-entry into a RUN_REQ or RUN_PREPARED_REQ. */
 void run_put_pod_conf(struct ipc_msg *req, char *const *nets);
 int cmd_run_prepared(const struct command *cmd, char **args, struct rkt_err *err);
