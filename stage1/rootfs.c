@@ -154,6 +154,27 @@ static int mask_sys(const char *root, struct rkt_err *err)
 	return r;
 }
 
+/* sysfs can only be mounted by the owner of the netns's user namespace: a
+ * pod with --private-users in a netns made outside it (--net=host, CNI)
+ * gets a clone of the host's /sys instead, read-only all the way down. */
+static int mount_sys(const char *root, const char *sys, struct rkt_err *err)
+{
+	if (mount("sysfs", sys, "sysfs", MS_SAFE | MS_RDONLY, NULL) == 0)
+		return 0;
+	if (errno != EPERM)
+		return rkt_error_errno(err, errno, "mount sysfs on %s", sys);
+	int r = do_mount("/sys", sys, NULL, MS_BIND | MS_REC, NULL, err);
+	if (r < 0)
+		return r;
+	/* By name: the fd path still leads to the directory beneath the bind. */
+	_cleanup_free_ char *top = xasprintf("%s/sys", root);
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+					       MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+	if (mount_setattr(AT_FDCWD, top, AT_RECURSIVE | AT_SYMLINK_NOFOLLOW, &attr, sizeof attr) < 0)
+		return rkt_error_errno(err, errno, "make the host's /sys read-only on %s", top);
+	return 0;
+}
+
 int rootfs_setup(const struct rootfs_opts *o, struct rkt_err *err)
 {
 	const char *root = o->path;
@@ -173,7 +194,7 @@ int rootfs_setup(const struct rootfs_opts *o, struct rkt_err *err)
 	_cleanup_free_ char *proc = fd_path(procfd), *sys = fd_path(sysfd), *dev = fd_path(devfd);
 	r = do_mount("proc", proc, "proc", MS_SAFE, NULL, err);
 	if (r >= 0)
-		r = do_mount("sysfs", sys, "sysfs", MS_SAFE | MS_RDONLY, NULL, err);
+		r = mount_sys(root, sys, err);
 	/* The /dev entries go into the fresh tmpfs through the same name,
 	 * now the tmpfs mounted on the directory checked above. */
 	_cleanup_free_ char *devpath = xasprintf("%s/dev", root);

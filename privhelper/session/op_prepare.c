@@ -31,6 +31,7 @@
 #include "privhelper/session/podgc.h"
 #include "privhelper/session/net.h"
 #include "privhelper/session/session.h"
+#include "privhelper/session/userns.h"
 
 #define TREE_ID_MAX 256 /* session_render_image wants >= 200 */
 #define TREE_MANIFEST_MAX (1u << 20)
@@ -52,6 +53,8 @@ struct prepare {
 	/* PREPARE_REQ's pod outlives a crash; RUN_REQ's runs at once and is
 	 * garbage after one, so its files and moves skip the fsyncs. */
 	bool durable;
+	bool private_users; /* IPC_RUNF_PRIVATE_USERS: the helper picks the range */
+	bool overlay;	    /* no --no-overlay: `overlay-prepared` marks the pod */
 	int dirfd; /* the helper's --dir */
 };
 
@@ -391,6 +394,9 @@ static int write_pod_files(struct prepare *p, int podfd, struct rkt_err *err)
 	if ((r = write_str(p, podfd, "owner", owner, err)) < 0 ||
 	    (r = write_str(p, podfd, "stage1-flavor", p->stage1, err)) < 0)
 		return r;
+	/* rkt's marker: the pod's apps run on overlays (run-prepared reads it). */
+	if (p->overlay && (r = write_str(p, podfd, "overlay-prepared", "", err)) < 0)
+		return r;
 	if (p->durable && fsync(podfd) < 0)
 		return rkt_error_errno(err, errno, "syncing the pod directory");
 	return 0;
@@ -416,6 +422,9 @@ static int create_pod(struct prepare *p, int pods_fd, char uuid[POD_UUID_LEN + 1
 		r = write_pod_files(p, podfd, err);
 	if (r >= 0) /* --port: declared names, host ports the caller may forward */
 		r = net_ports_check(podfd, p->c->peer.uid, err);
+	struct session_userns range;
+	if (r >= 0 && p->private_users)
+		r = session_userns_allocate(pods_fd, podfd, p->durable, &range, err);
 	if (r >= 0)
 		r = p->durable ? podgc_move(pods_fd, "embryo", "prepare", uuid, err)
 			       : podgc_move_nosync(pods_fd, "embryo", "prepare", uuid, err);
@@ -461,6 +470,11 @@ int session_prepare_pod(struct conn *c, struct ipc_msg *m, char *uuid,
 	}
 	if (ipc_msg_has(m, IPC_TAG_INSECURE))
 		ipc_msg_get_u32(m, IPC_TAG_INSECURE, &p.insecure);
+	uint32_t run_flags = 0;
+	if (ipc_msg_has(m, IPC_TAG_RUN_FLAGS))
+		ipc_msg_get_u32(m, IPC_TAG_RUN_FLAGS, &run_flags);
+	p.private_users = run_flags & IPC_RUNF_PRIVATE_USERS;
+	p.overlay = !(run_flags & IPC_RUNF_NO_OVERLAY);
 	p.dirfd = open(c->cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p.dirfd < 0) {
 		rkt_error_errno(refusal, errno, "cannot open %s", c->cfg->dir);

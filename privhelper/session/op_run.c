@@ -35,6 +35,7 @@
 #include "privhelper/session/podgc.h"
 #include "privhelper/session/net.h"
 #include "privhelper/session/session.h"
+#include "privhelper/session/userns.h"
 
 #define STOP_GRACE_MS 10000
 #define SMALL_FILE_MAX 4096
@@ -186,9 +187,31 @@ static int mkdirs(int podfd, const char *rel, struct rkt_err *err)
 	return 0;
 }
 
+/* --private-users: the overlay's lower layer is an idmapped clone of the
+ * tree (host 0..65535 appear as the pod's range) at overlay/<tid>/idmap/<app>,
+ * and the upper dir, the overlay's root, belongs to the range's root. The
+ * clone is detached once the overlay holds its own reference. */
+static int idmap_lower(int podfd, const char *poddir, const char *tid, const char *app,
+		       const char *urel, const struct session_userns *pu, mode_t root_mode,
+		       char **ret_lower, struct rkt_err *err)
+{
+	_cleanup_free_ char *lrel = xasprintf("overlay/%s/idmap/%s", tid, app);
+	int r = mkdirs(podfd, lrel, err);
+	if (r < 0)
+		return r;
+	/* The upper dir is the overlay's root: the range's root owns it, with
+	 * the tree's own mode (not the pod dir's inherited setgid bit). */
+	if (fchownat(podfd, urel, pu->shift, pu->shift, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(podfd, urel, root_mode, 0) < 0)
+		return rkt_error_errno(err, errno, "chown %s to %u", urel, (unsigned)pu->shift);
+	*ret_lower = xasprintf("%s/%s", poddir, lrel);
+	return 0;
+}
+
 /* The app's rootfs in the pod: pods/run/<uuid>/stage1/rootfs/opt/stage2/<app>/rootfs. */
 static int setup_app(struct conn *c, int dirfd, int podfd, const char *poddir, const char *app,
-		     bool overlay, struct mounted *mt, struct rkt_err *err)
+		     bool overlay, const struct session_userns *pu, int userns_fd, struct mounted *mt,
+		     struct rkt_err *err)
 {
 	_cleanup_free_ char *tidpath = xasprintf("appsinfo/%s/treeStoreID", app);
 	_cleanup_free_ char *tid = NULL;
@@ -208,8 +231,20 @@ static int setup_app(struct conn *c, int dirfd, int podfd, const char *poddir, c
 	_cleanup_free_ char *target = xasprintf("%s/%s", poddir, trel);
 	if ((r = mkdirs(podfd, trel, err)) < 0)
 		return r;
-	if (!overlay)
-		return copy_app_tree(lower, target, err);
+	/* The app's / has the tree's own mode, not the setgid bit every dir
+	 * made in the pod dir inherits. */
+	struct stat lst;
+	if (stat(lower, &lst) < 0)
+		return rkt_error_errno(err, errno, "stat %s", lower);
+	if (!overlay) {
+		r = copy_app_tree(lower, target, err);
+		if (r >= 0 && pu->count)
+			r = session_userns_shift_tree(target, pu, err);
+		/* cp keeps the pod dir's setgid bit on the existing target. */
+		if (r >= 0 && chmod(target, lst.st_mode & 07777) < 0)
+			r = rkt_error_errno(err, errno, "chmod %s", target);
+		return r;
+	}
 	_cleanup_free_ char *urel = xasprintf("overlay/%s/upper/%s", tid, app);
 	_cleanup_free_ char *wrel = xasprintf("overlay/%s/work/%s", tid, app);
 	if ((r = mkdirs(podfd, urel, err)) < 0 || (r = mkdirs(podfd, wrel, err)) < 0)
@@ -224,14 +259,25 @@ static int setup_app(struct conn *c, int dirfd, int podfd, const char *poddir, c
 	(void)rm_rf_at(podfd, scratch);
 	_cleanup_free_ char *upper = xasprintf("%s/%s", poddir, urel);
 	_cleanup_free_ char *work = xasprintf("%s/%s", poddir, wrel);
-	if ((r = mount_app_overlay(lower, upper, work, target, err)) < 0)
+	if (!pu->count && fchmodat(podfd, urel, lst.st_mode & 07777, 0) < 0)
+		return rkt_error_errno(err, errno, "chmod %s", urel);
+	_cleanup_free_ char *idmapped = NULL;
+	if (pu->count) {
+		if ((r = idmap_lower(podfd, poddir, tid, app, urel, pu, lst.st_mode & 07777, &idmapped, err)) < 0 ||
+		    (r = session_userns_idmap_mount(lower, idmapped, userns_fd, err)) < 0)
+			return r;
+	}
+	r = mount_app_overlay(idmapped ? idmapped : lower, upper, work, target, err);
+	if (idmapped)
+		(void)umount2(idmapped, MNT_DETACH);
+	if (r < 0)
 		return r;
 	mt->targets = strv_append(mt->targets, target);
 	return 0;
 }
 
 static int setup_apps(struct conn *c, int podfd, const char *poddir, bool overlay,
-		      struct mounted *mt, struct rkt_err *err)
+		      const struct session_userns *pu, struct mounted *mt, struct rkt_err *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int fd = openat(podfd, "pod", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -248,8 +294,11 @@ static int setup_apps(struct conn *c, int podfd, const char *poddir, bool overla
 	else if (overlay && (!path_mountable(poddir) || !path_mountable(c->cfg->dir)))
 		r = rkt_error(err, EINVAL, "%s: a ',', ':' or '\\' in the path cannot be an overlay option; use --no-overlay",
 			      c->cfg->dir);
+	_cleanup_close_ int userns_fd = -1;
+	if (r >= 0 && pu->count && overlay)
+		r = session_userns_fd(pu, &userns_fd, err);
 	for (size_t i = 0; r >= 0 && i < pm->n_apps; i++)
-		r = setup_app(c, dirfd, podfd, poddir, pm->apps[i].name, overlay, mt, err);
+		r = setup_app(c, dirfd, podfd, poddir, pm->apps[i].name, overlay, pu, userns_fd, mt, err);
 	pod_manifest_free(pm);
 	return r;
 }
@@ -275,12 +324,23 @@ static int policy_recheck(struct conn *c, const char *flavor, const struct run_r
 {
 	char *none[] = { "none", NULL };
 	char *const *nets = q->nets ? q->nets : none;
+	/* The options that turn the pod's isolation off are the run's to ask
+	 * and the policy's to grant (insecureOptions), each time it runs. */
+	char *insecure[4] = { NULL };
+	size_t k = 0;
+	if (q->insecure & IPC_INSECURE_CAPABILITIES)
+		insecure[k++] = "capabilities";
+	if (q->insecure & IPC_INSECURE_PATHS)
+		insecure[k++] = "paths";
+	if (q->insecure & IPC_INSECURE_SECCOMP)
+		insecure[k++] = "seccomp";
 	struct pod_request req = {
 		.uid = c->peer.uid,
 		.gids = c->peer.gids,
 		.n_gids = c->peer.n_gids,
 		.stage1 = flavor,
 		.signed_images = true, /* judged when it was prepared */
+		.insecure_options = k ? insecure : NULL,
 		.nets = (char **)nets,
 	};
 	struct pod_limits lim;
@@ -295,7 +355,8 @@ struct started {
 /* Forks the flavor's init as the stage1 ABI says: cwd the pod dir, the
  * client's stdio, the pod lock inherited as RKT_LOCK_FD, a clean env. */
 static int start_stage1(const char *init, int podfd, const char *uuid, const struct run_req *q,
-			const char *netns, struct started *ret, struct rkt_err *err)
+			const char *netns, const struct session_userns *pu, struct started *ret,
+			struct rkt_err *err)
 {
 	char *argv[16];
 	int n = 0;
@@ -303,7 +364,12 @@ static int start_stage1(const char *init, int podfd, const char *uuid, const str
 	_cleanup_free_ char *net = xasprintf("--net=%s", q->net);
 	_cleanup_free_ char *netns_arg = netns && *netns ? xasprintf("--netns=%s", netns) : NULL;
 	_cleanup_free_ char *host = q->hostname ? xasprintf("--hostname=%s", q->hostname) : NULL;
+	_cleanup_free_ char *users = pu->count ? xasprintf("--private-users=%u:%u", (unsigned)pu->shift,
+							   (unsigned)pu->count)
+					       : NULL;
 	argv[n++] = (char *)init;
+	if (users)
+		argv[n++] = users;
 	argv[n++] = net;
 	if (netns_arg)
 		argv[n++] = netns_arg;
@@ -519,6 +585,14 @@ static int write_dns_files(const struct pod_hold *h, const struct run_req *q, st
 	return dnsconf_write(h->podfd, &q->dns, q->hostname ? q->hostname : dflt, e);
 }
 
+/* Overlays or copies were chosen when the pod was prepared (rkt's
+ * `overlay-prepared` marker): run-prepared does not get to change it. */
+static bool pod_overlay(int podfd)
+{
+	struct stat st;
+	return fstatat(podfd, "overlay-prepared", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 static int run_prepared(struct conn *c, const struct run_req *q, struct rkt_err *err)
 {
 	struct pod_hold h = { .pods_fd = -1, .podfd = -1 };
@@ -528,18 +602,21 @@ static int run_prepared(struct conn *c, const struct run_req *q, struct rkt_err 
 	_cleanup_close_ int host_mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	char netns[NET_NETNS_PATH_MAX] = "";
 	struct started s = { .pid = -1, .pidfd = -1 };
+	struct session_userns pu = { 0 };
 	int r = take_pod(c, q, &h, &init, &e);
 	bool moved = r >= 0;
+	if (r >= 0) /* --private-users: the range prepare chose */
+		r = session_userns_read(h.podfd, &pu, &e);
 	if (r >= 0 && q->cni)
 		r = net_setup(c->cfg, h.uuid, h.podfd, q->nets, netns, sizeof netns, &e);
 	if (r >= 0)
 		r = private_mount_ns(&e);
 	if (r >= 0)
-		r = setup_apps(c, h.podfd, h.poddir, !(q->flags & IPC_RUNF_NO_OVERLAY), &mt, &e);
+		r = setup_apps(c, h.podfd, h.poddir, pod_overlay(h.podfd), &pu, &mt, &e);
 	if (r >= 0)
 		r = write_dns_files(&h, q, &e);
 	if (r >= 0)
-		r = start_stage1(init, h.podfd, h.uuid, q, netns, &s, &e);
+		r = start_stage1(init, h.podfd, h.uuid, q, netns, &pu, &s, &e);
 	if (r < 0) {
 		mounted_done(&mt);
 		if (netns[0])
@@ -658,6 +735,7 @@ int op_run_prepared(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 	if (ipc_msg_get_str(m, IPC_TAG_UUID, &q.arg) < 0)
 		return rkt_error(err, EBADMSG, "RUN_PREPARED_REQ without a uuid");
 	ipc_msg_get_u32(m, IPC_TAG_RUN_FLAGS, &q.flags);
+	ipc_msg_get_u32(m, IPC_TAG_INSECURE, &q.insecure);
 	take_stdio(m, 0, &q);
 	int r;
 	if (q.stdio[0] < 0 || q.stdio[1] < 0 || q.stdio[2] < 0)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -239,6 +240,18 @@ __attribute__((noreturn)) static void exec_cmd(const struct stage1_app *a, char 
 	_exit(EXIT_SETUP);
 }
 
+/* Whether the process's namespace of this kind is not ours. */
+static bool ns_differs(pid_t pid, const char *kind)
+{
+	char path[64], self[64];
+	struct stat a, b;
+	snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, kind);
+	snprintf(self, sizeof self, "/proc/self/ns/%s", kind);
+	if (stat(path, &a) < 0 || stat(self, &b) < 0)
+		return false;
+	return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
+}
+
 /* Joins the app: every namespace of its process, then its root. */
 static int join_app(pid_t pod_pid, int podfd, const struct stage1_app *a)
 {
@@ -259,8 +272,17 @@ static int join_app(pid_t pod_pid, int podfd, const struct stage1_app *a)
 		return fail("app %s: %s: %s", a->name, rootpath, strerror(errno));
 	if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
 		return fail("app %s exited", a->name);
-	if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID) <
-	    0)
+	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID;
+	if (ns_differs(host, "user")) {
+		/* --private-users: a netns owned by the host's user namespace
+		 * (--net=host, CNI) is joined while still host root; joining
+		 * the pod's user namespace then gives the rights over the rest. */
+		flags = (flags & ~CLONE_NEWNET) | CLONE_NEWUSER;
+		if (ns_differs(host, "net") && setns(pidfd, CLONE_NEWNET) < 0)
+			return fail("cannot join the network namespace of app %s: %s", a->name,
+				    strerror(errno));
+	}
+	if (setns(pidfd, flags) < 0)
 		return fail("cannot join the namespaces of app %s: %s", a->name, strerror(errno));
 	if (fchdir(rootfd) < 0 || chroot(".") < 0)
 		return fail("cannot enter the root of app %s: %s", a->name, strerror(errno));

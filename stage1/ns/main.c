@@ -1,12 +1,16 @@
 /* stage1 "ns" flavor, run entry point (reference/rkt-behaviour.md §6):
  *   init [--debug] --net=none|host [--netns=PATH] [--interactive] [--hostname=H]
  *        [--disable-capabilities-restriction] [--disable-paths]
- *        [--disable-seccomp] [--dns-conf-mode=resolv=M,hosts=M] <uuid>
+ *        [--disable-seccomp] [--dns-conf-mode=resolv=M,hosts=M]
+ *        [--private-users=SHIFT:COUNT] <uuid>
  * run as root with cwd = the pod directory. It stays in the host's
  * namespaces to own the pod's cgroups and the pod lock (RKT_LOCK_FD), and
  * clones the pod's PID 1 into new mount, pid, uts, ipc and (unless
  * --net=host) net namespaces; with --netns=PATH (the helper's CNI-prepared
- * netns, privhelper/session/net.h) PID 1 joins that one instead. Exit
+ * netns, privhelper/session/net.h) PID 1 joins that one instead. With
+ * --private-users PID 1 also gets a new user namespace mapping its 0..COUNT-1
+ * to host SHIFT..SHIFT+COUNT-1 (the helper shifted the app trees to match;
+ * stage1/userns.c holds the host-side preparation). Exit
  * status: the first failing app's, 0 when all succeed, 254 when the pod
  * cannot start. */
 #include <errno.h>
@@ -36,6 +40,7 @@
 #include "stage1/dns.h"
 #include "stage1/pod.h"
 #include "stage1/supervise.h"
+#include "stage1/userns.h"
 
 #define EXIT_SETUP 254
 
@@ -45,6 +50,8 @@ struct opts {
 	char *hostname;
 	const char *uuid;
 	const char *netns;
+	const char *podpath; /* set once the pod is loaded */
+	struct s1_userns userns; /* --private-users; count 0 = none */
 	/* --dns-conf-mode and the files it selects (stage1/dns.h) */
 	struct dns_conf_mode dns;
 	char *resolv_src, *hosts_src;
@@ -57,6 +64,7 @@ struct pod_ctx {
 	int sync; /* PID 1's end of the socketpair */
 	int podfd;
 	int netnsfd; /* --netns, else -1 */
+	bool lo_ready; /* the helper brought lo up in the netns joined before clone */
 };
 
 static bool uuid_valid(const char *s)
@@ -136,7 +144,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return usage_error("%s", err.msg);
 			break;
 		case O_PRIVUSERS:
-			return usage_error("--private-users is not supported by the ns flavor");
+			if (s1_userns_parse(optarg, &o->userns, &err) < 0)
+				return usage_error("%s", err.msg);
+			break;
 		default:
 			return usage_error("unknown option %s", argv[optind - 1]);
 		}
@@ -186,6 +196,11 @@ __attribute__((noreturn)) static void pod_init(struct pod_ctx *c)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (read(c->sync, &go, 1) != 1)
 		_exit(EXIT_SETUP);
+	if (c->o->userns.count && s1_userns_become_root() < 0) {
+		log_line("stage1", "cannot become root in the pod's user namespace: %s",
+			 strerror(errno));
+		_exit(EXIT_SETUP);
+	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		log_line("stage1", "make / private: %s", strerror(errno));
 		_exit(EXIT_SETUP);
@@ -199,7 +214,7 @@ __attribute__((noreturn)) static void pod_init(struct pod_ctx *c)
 			 strerror(errno));
 		_exit(EXIT_SETUP);
 	}
-	int r = c->o->net_host ? 0 : loopback_up();
+	int r = c->o->net_host || c->lo_ready ? 0 : loopback_up();
 	if (r < 0) {
 		log_line("stage1", "failed to setup network: lo: %s", strerror(-r));
 		_exit(EXIT_SETUP);
@@ -302,6 +317,30 @@ static int run_pod(struct opts *o, struct stage1_pod *pod, int podfd)
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
 	if (!o->net_host && !o->netns)
 		flags |= CLONE_NEWNET;
+	if (o->userns.count) {
+		struct rkt_err uerr = { 0 };
+		/* PID 1 in its own user namespace could not join a netns owned
+		 * by the host's: the host side joins it first, PID 1 inherits
+		 * it, and the helper has already brought its lo up. */
+		if (netnsfd >= 0 && setns(netnsfd, CLONE_NEWNET) < 0) {
+			log_line("stage1", "failed to setup network: join %s: %s", o->netns,
+				 strerror(errno));
+			flags = -1;
+		} else if (s1_userns_prepare_host(&o->userns, podfd, o->podpath, pod, &uerr) < 0) {
+			log_line("stage1", "--private-users: %s", uerr.msg);
+			flags = -1;
+		}
+		ctx.netnsfd = -1;
+		ctx.lo_ready = netnsfd >= 0;
+		flags = flags < 0 ? -1 : flags | CLONE_NEWUSER;
+	}
+	if (flags < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		cgroup_pod_destroy(&cg);
+		cgroup_free(&cg);
+		return EXIT_SETUP;
+	}
 	fflush(NULL);
 	/* clone(2) with no new stack behaves as fork into the new namespaces:
 	 * the child runs on a copy of this stack, so the sanitizers' idea of
@@ -319,7 +358,9 @@ static int run_pod(struct opts *o, struct stage1_pod *pod, int podfd)
 			log_warn("stage1: %s", err.msg);
 		log_debug("stage1", "pod %s: PID 1 is %d", o->uuid, (int)pid);
 		/* On failure PID 1 reads EOF and exits without starting any app. */
-		if (write_pid(podfd, pid) == 0 && write(sp[0], "g", 1) != 1)
+		if (o->userns.count && s1_userns_write_maps(pid, &o->userns, &err) < 0)
+			log_line("stage1", "--private-users: %s", err.msg);
+		else if (write_pid(podfd, pid) == 0 && write(sp[0], "g", 1) != 1)
 			log_line("stage1", "cannot start the pod: %s", strerror(errno));
 		close(sp[0]);
 		code = wait_pod(pid, &set);
@@ -412,6 +453,7 @@ static int load_and_run(struct opts *o, struct stage1_pod *pod)
 	}
 	if (prepare_files(o, pod, podfd, podpath) < 0)
 		return EXIT_SETUP;
+	o->podpath = podpath;
 	return run_pod(o, pod, podfd);
 }
 

@@ -12,6 +12,8 @@ chmod 755 "$IMG"
 mkaci -o "$IMG/echo.aci" --name localhost/run/echo --exec "/bin/echo hello from a pod"
 mkaci -o "$IMG/three.aci" --name localhost/run/three --exec "/bin/sh -c 'sleep 1; echo three; exit 3'"
 mkaci -o "$IMG/sleep.aci" --name localhost/run/sleep --exec "/bin/sleep 100"
+mkaci -o "$IMG/rootfs.aci" --name localhost/run/rootfs \
+	--exec '/bin/sh -c "echo $(/bin/busybox grep -c \" - overlay \" /proc/self/mountinfo):$(stat -c %a /)"'
 mkaci -o "$IMG/seccomp.aci" --name localhost/run/seccomp --exec "/bin/busybox grep ^Seccomp_filters: /proc/self/status"
 chmod 644 "$IMG"/*
 POL=$T/pol
@@ -65,6 +67,15 @@ UMS=$OUT
 expect_fail "…but may not run it with --insecure-options=seccomp" 254 'denied by policy: .*seccomp' \
 	rp "$M" --insecure-options=seccomp run-prepared "$UMS"
 rc_of "…and without it the pod's filter is there too" 0 "Seccomp_filters:	2" rp "$M" run-prepared "$UMS"
+rc_of "rkt run: the app's / is an overlay with the image's mode" 0 "1:755" rp root $I run "$IMG/rootfs.aci"
+OUT=$(rp root $I run --no-overlay "$IMG/rootfs.aci" 2>"$T/err")
+check "…and a copy with the image's mode with --no-overlay" bash -c \
+	'[ "$1" = 0:755 ]' _ "$OUT" || diag "got '$OUT' $(head -2 "$T/err")"
+expect_ok "prepare --no-overlay" rp root $I prepare --quiet --no-overlay "$IMG/rootfs.aci"
+UNO=$OUT
+check "…marks the pod as a copy (no overlay-prepared)" test ! -e "$T/data/pods/prepared/$UNO/overlay-prepared"
+OUT=$(rp root run-prepared "$UNO" 2>"$T/err")
+check "…and run-prepared keeps it a copy" test "$OUT" = 0:755 || diag "got '$OUT' $(head -2 "$T/err")"
 expect_fail "run-prepared on a pod that is not prepared" 254 "pod \"$UP\" is not prepared" \
 	rp root run-prepared "$UP"
 

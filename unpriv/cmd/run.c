@@ -12,6 +12,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "ipc/ipc.h"
+#include "unpriv/cli/privhelper_client.h"
 
 #define RUN_FLAGS_MAX 64
 
@@ -33,6 +34,12 @@ static void podargs_donep(struct podargs *pa) { podargs_done(pa); }
 int cmd_run(const struct command *cmd, char **args, struct rkt_err *err)
 {
 	(void)cmd;
+	/* The helper starts this command's session while the images are
+	 * resolved here; with none listening, run_stream connects (or starts
+	 * one) as before. */
+	struct rkt_err early_err = { 0 };
+	_cleanup_ph_conn_ struct ph_conn *early = NULL;
+	(void)ph_connect_begin(&early, &early_err);
 	__attribute__((cleanup(podargs_donep))) struct podargs pa = { 0 };
 	int r = podargs_finish(args, &pa, err);
 	if (r < 0)
@@ -42,8 +49,6 @@ int cmd_run(const struct command *cmd, char **args, struct rkt_err *err)
 	if ((r = podargs_check_pod_manifest_conflicts(&pa, err)) < 0 || (r = run_check_opts(&flags, &nets, err)) < 0 ||
 	    (r = podargs_check_ports_net(&pa, nets, err)) < 0)
 		return r;
-	if (pa.private_users)
-		return rkt_error(err, EOPNOTSUPP, "--private-users is not supported by the ns stage1");
 	if (g_run_opts.interactive && pa.n_apps > 1)
 		return rkt_error(err, EINVAL, "interactive option only supports one image");
 	_cleanup_free_ char *flavor = NULL;
@@ -55,7 +60,8 @@ int cmd_run(const struct command *cmd, char **args, struct rkt_err *err)
 	_cleanup_close_ int mfd = -1;
 	if ((r = ipc_memfd_create_sealed("rkt-pod-manifest", manifest, strlen(manifest), &mfd, err)) < 0)
 		return r;
-	flags |= (pa.no_overlay ? IPC_RUNF_NO_OVERLAY : 0) | (pa.inherit_env ? IPC_RUNF_INHERIT_ENV : 0);
+	flags |= (pa.no_overlay ? IPC_RUNF_NO_OVERLAY : 0) | (pa.inherit_env ? IPC_RUNF_INHERIT_ENV : 0) |
+		 (pa.private_users ? IPC_RUNF_PRIVATE_USERS : 0);
 	_cleanup_ipc_msg_ struct ipc_msg req;
 	ipc_msg_init(&req, IPC_RUN_REQ);
 	ipc_msg_put_str(&req, IPC_TAG_STAGE1, flavor);
@@ -63,5 +69,5 @@ int cmd_run(const struct command *cmd, char **args, struct rkt_err *err)
 	ipc_msg_put_u32(&req, IPC_TAG_RUN_FLAGS, flags);
 	run_put_pod_conf(&req, nets);
 	ipc_msg_add_fd(&req, mfd);
-	return run_stream(&req, pa.uuid_file_save, err);
+	return run_stream_on(TAKE_PTR(early), &req, pa.uuid_file_save, err);
 }
