@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static bool debug_on;
 
@@ -42,4 +43,13 @@ void log_warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	vline("warning", fmt, ap);
 	va_end(ap);
+}
+
+void log_line_once(const char *prefix, const char *msg)
+{
+	size_t n = strlen(prefix);
+	if (!strncmp(msg, prefix, n) && msg[n] == ':')
+		fprintf(stderr, "%s\n", msg);
+	else
+		log_line(prefix, "%s", msg);
 }

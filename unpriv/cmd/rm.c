@@ -58,16 +58,6 @@ static int rm_one(const char *uuid, bool *ret_no_helper, struct rkt_err *err)
 	return ph_request(c, &req, &ans, err);
 }
 
-/* The helper's policy lines already begin with "rm: ". */
-static void print_error(const char *prefix, const char *msg)
-{
-	size_t n = strlen(prefix);
-	if (!strncmp(msg, prefix, n) && msg[n] == ':')
-		fprintf(stderr, "%s\n", msg);
-	else
-		log_line(prefix, "%s", msg);
-}
-
 int cmd_rm(const struct command *cmd, char **args, struct rkt_err *err)
 {
 	const char *prefix = cmd->log_prefix ? cmd->log_prefix : "rm";
@@ -94,7 +84,7 @@ int cmd_rm(const struct command *cmd, char **args, struct rkt_err *err)
 		rkt_err_clear(&e);
 		bool no_helper = false;
 		if (resolve(pods_fd, uuids[i], uuid, &e) < 0 || rm_one(uuid, &no_helper, &e) < 0) {
-			print_error(prefix, e.msg);
+			log_line_once(prefix, e.msg);
 			failed = true;
 			if (no_helper)
 				break; /* the same answer for every other pod */

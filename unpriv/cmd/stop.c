@@ -63,16 +63,6 @@ static int stop_one(const char *uuid, bool *ret_no_helper, char **ret_msg, struc
 	return 0;
 }
 
-/* The helper's policy lines already begin with "stop: ". */
-static void print_error(const char *prefix, const char *msg)
-{
-	size_t n = strlen(prefix);
-	if (!strncmp(msg, prefix, n) && msg[n] == ':')
-		fprintf(stderr, "%s\n", msg);
-	else
-		log_line(prefix, "%s", msg);
-}
-
 int cmd_stop(const struct command *cmd, char **args, struct rkt_err *err)
 {
 	const char *prefix = cmd->log_prefix ? cmd->log_prefix : "stop";
@@ -105,7 +95,7 @@ int cmd_stop(const struct command *cmd, char **args, struct rkt_err *err)
 		bool no_helper = false;
 		if (resolve(pods_fd, uuids[i], uuid, &e) < 0 ||
 		    stop_one(uuid, &no_helper, &msg, &e) < 0) {
-			print_error(prefix, e.msg);
+			log_line_once(prefix, e.msg);
 			failed++;
 			if (no_helper)
 				break; /* the same answer for every other pod */
