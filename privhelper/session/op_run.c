@@ -277,7 +277,8 @@ static int setup_app(struct conn *c, int dirfd, int podfd, const char *poddir, c
 }
 
 static int setup_apps(struct conn *c, int podfd, const char *poddir, bool overlay,
-		      const struct session_userns *pu, struct mounted *mt, struct rkt_err *err)
+		      const struct session_userns *pu, const char *net, struct mounted *mt,
+		      struct rkt_err *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int fd = openat(podfd, "pod", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -289,7 +290,11 @@ static int setup_apps(struct conn *c, int podfd, const char *poddir, bool overla
 	if ((r = pod_manifest_parse(buf, len, &pm, err)) < 0)
 		return rkt_error_wrap(err, "pod manifest");
 	_cleanup_close_ int dirfd = open(c->cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
+	if (net && pm->n_ports > 0)
+		/* Ports forward only into a CNI netns (rkt's message); a pod
+		 * prepared with --port then run without one is refused. */
+		r = rkt_error(err, EINVAL, "--port flag does not work with '%s' networking", net);
+	else if (dirfd < 0)
 		r = rkt_error_errno(err, errno, "cannot open %s", c->cfg->dir);
 	else if (overlay && (!path_mountable(poddir) || !path_mountable(c->cfg->dir)))
 		r = rkt_error(err, EINVAL, "%s: a ',', ':' or '\\' in the path cannot be an overlay option; use --no-overlay",
@@ -612,7 +617,8 @@ static int run_prepared(struct conn *c, const struct run_req *q, struct rkt_err 
 	if (r >= 0)
 		r = private_mount_ns(&e);
 	if (r >= 0)
-		r = setup_apps(c, h.podfd, h.poddir, pod_overlay(h.podfd), &pu, &mt, &e);
+		r = setup_apps(c, h.podfd, h.poddir, pod_overlay(h.podfd), &pu, q->cni ? NULL : q->net,
+			       &mt, &e);
 	if (r >= 0)
 		r = write_dns_files(&h, q, &e);
 	if (r >= 0)

@@ -178,6 +178,12 @@ expect_fail "a host port a host service listens on is refused, naming it" 254 \
 	rp root $I run --net=default --port=http:8084 "$IMG/srv.aci"
 kill "$HOSTSRV" 2>/dev/null; wait "$HOSTSRV" 2>/dev/null
 check "refused requests leave no pod dir ($N0 before, $(pod_dirs) after)" test "$(pod_dirs)" = "$N0"
+expect_ok "a pod prepared with --port" rp root $I prepare --quiet --port=http:8086 "$IMG/srv.aci"
+UPP=$OUT
+expect_fail "…is refused by run-prepared without a CNI network, with rkt's message" 254 \
+	"--port flag does not work with 'none' networking" rp root run-prepared "$UPP"
+check "…and stays prepared" test -d "$T/data/pods/prepared/$UPP"
+expect_ok "…rm removes it" rp root rm "$UPP"
 left=
 for u in $UUIDS; do
 	[ -e "/run/netns/rkt-$u" ] && left="$left netns:$u"
