@@ -249,6 +249,53 @@ static int check_string_map(struct ctx *c, json_t *obj, const char *key)
 
 /* ---- value rules -------------------------------------------------------- */
 
+/* The optional array obj[key] as a fresh C array of n elements of `size`
+ * bytes (at least one allocated, so it is never NULL), each parsed by one()
+ * under its own path ("key[i]"). With name_of, two elements with the same
+ * name are refused at the second one, naming dup_what. */
+typedef int (*parse_elem_fn)(struct ctx *c, json_t *e, void *elem);
+typedef const char *(*elem_name_fn)(const void *elem);
+static int parse_array_of(struct ctx *c, json_t *obj, const char *key, size_t size, parse_elem_fn one,
+			  elem_name_fn name_of, const char *dup_what, void **ret, size_t *ret_n)
+{
+	json_t *arr, *e;
+	size_t i;
+	int r = get_array(c, obj, key, false, &arr);
+	if (r < 0)
+		return r;
+	size_t n = arr ? json_array_size(arr) : 0;
+	char *v = xcalloc(n ? n : 1, size);
+	*ret = v;
+	*ret_n = n;
+	size_t old = path_key(c, key);
+	json_array_foreach (arr, i, e) {
+		size_t o2 = path_idx(c, i);
+		if ((r = one(c, e, v + i * size)) < 0)
+			return r;
+		for (size_t j = 0; name_of && j < i; j++)
+			if (strcmp(name_of(v + j * size), name_of(v + i * size)) == 0) {
+				size_t o3 = path_key(c, "name");
+				r = fail(c, "%s name given more than once", dup_what);
+				path_pop(c, o3);
+				return r;
+			}
+		path_pop(c, o2);
+	}
+	path_pop(c, old);
+	return 0;
+}
+
+/* parse_array_of into a typed field (no pointer punning); the field is set
+ * on failure too, so the manifest's free function releases what was parsed. */
+#define PARSE_ARRAY(c, obj, key, field, nfield, one, name_of, what)                               \
+	({                                                                                        \
+		void *arr_ = NULL;                                                                \
+		int r_ = parse_array_of(c, obj, key, sizeof *(field), one, name_of, what, &arr_,   \
+					&(nfield));                                               \
+		(field) = arr_;                                                                   \
+		r_;                                                                               \
+	})
+
 static bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 static bool digits_at(const char *s, size_t n, int *ret)
@@ -742,32 +789,25 @@ static int parse_event_handlers(struct ctx *c, json_t *obj, struct appc_app *app
 	return 0;
 }
 
+static int parse_mount_point(struct ctx *c, json_t *e, void *elem)
+{
+	struct appc_mount_point *m = elem;
+	int r;
+	if ((r = expect_object(c, e)) < 0 || (r = get_str_dup(c, e, "name", true, &m->name)) < 0 ||
+	    (r = get_str_dup(c, e, "path", true, &m->path)) < 0 ||
+	    (r = get_bool(c, e, "readOnly", &m->read_only, NULL)) < 0)
+		return r;
+	if (!appc_name_valid(m->name)) {
+		path_key(c, "name");
+		return fail(c, "\"%s\" is not a valid AC name", m->name);
+	}
+	return 0;
+}
+
 static int parse_mount_points(struct ctx *c, json_t *obj, struct appc_app *app)
 {
-	json_t *arr, *e;
-	size_t i;
-	int r = get_array(c, obj, "mountPoints", false, &arr);
-	if (r < 0)
-		return r;
-	size_t n = arr ? json_array_size(arr) : 0;
-	app->mount_points = xcalloc(n ? n : 1, sizeof *app->mount_points);
-	app->n_mount_points = n;
-	size_t old = path_key(c, "mountPoints");
-	json_array_foreach (arr, i, e) {
-		struct appc_mount_point *m = &app->mount_points[i];
-		size_t o2 = path_idx(c, i);
-		if ((r = expect_object(c, e)) < 0 || (r = get_str_dup(c, e, "name", true, &m->name)) < 0 ||
-		    (r = get_str_dup(c, e, "path", true, &m->path)) < 0 ||
-		    (r = get_bool(c, e, "readOnly", &m->read_only, NULL)) < 0)
-			return r;
-		if (!appc_name_valid(m->name)) {
-			path_key(c, "name");
-			return fail(c, "\"%s\" is not a valid AC name", m->name);
-		}
-		path_pop(c, o2);
-	}
-	path_pop(c, old);
-	return 0;
+	return PARSE_ARRAY(c, obj, "mountPoints", app->mount_points, app->n_mount_points,
+			   parse_mount_point, NULL, NULL);
 }
 
 /* One port object, shared by app ports and a pod port's podPort. */
@@ -797,25 +837,14 @@ static int parse_port(struct ctx *c, json_t *e, struct appc_port *p)
 	return 0;
 }
 
+static int parse_app_port(struct ctx *c, json_t *e, void *elem)
+{
+	return parse_port(c, e, elem);
+}
+
 static int parse_ports(struct ctx *c, json_t *obj, struct appc_app *app)
 {
-	json_t *arr, *e;
-	size_t i;
-	int r = get_array(c, obj, "ports", false, &arr);
-	if (r < 0)
-		return r;
-	size_t n = arr ? json_array_size(arr) : 0;
-	app->ports = xcalloc(n ? n : 1, sizeof *app->ports);
-	app->n_ports = n;
-	size_t old = path_key(c, "ports");
-	json_array_foreach (arr, i, e) {
-		size_t o2 = path_idx(c, i);
-		if ((r = parse_port(c, e, &app->ports[i])) < 0)
-			return r;
-		path_pop(c, o2);
-	}
-	path_pop(c, old);
-	return 0;
+	return PARSE_ARRAY(c, obj, "ports", app->ports, app->n_ports, parse_app_port, NULL, NULL);
 }
 
 static int parse_gids(struct ctx *c, json_t *obj, struct appc_app *app)
@@ -942,8 +971,9 @@ static void dependency_free(struct appc_dependency *d)
 	free(d->labels);
 }
 
-static int parse_dependency(struct ctx *c, json_t *e, struct appc_dependency *d)
+static int parse_dependency(struct ctx *c, json_t *e, void *elem)
 {
+	struct appc_dependency *d = elem;
 	json_int_t size = 0;
 	int r;
 	if ((r = expect_object(c, e)) < 0 || (r = get_str_dup(c, e, "imageName", true, &d->image_name)) < 0 ||
@@ -965,23 +995,8 @@ static int parse_dependency(struct ctx *c, json_t *e, struct appc_dependency *d)
 
 static int parse_dependencies(struct ctx *c, json_t *obj, struct image_manifest *m)
 {
-	json_t *arr, *e;
-	size_t i;
-	int r = get_array(c, obj, "dependencies", false, &arr);
-	if (r < 0)
-		return r;
-	size_t n = arr ? json_array_size(arr) : 0;
-	m->dependencies = xcalloc(n ? n : 1, sizeof *m->dependencies);
-	m->n_dependencies = n;
-	size_t old = path_key(c, "dependencies");
-	json_array_foreach (arr, i, e) {
-		size_t o2 = path_idx(c, i);
-		if ((r = parse_dependency(c, e, &m->dependencies[i])) < 0)
-			return r;
-		path_pop(c, o2);
-	}
-	path_pop(c, old);
-	return 0;
+	return PARSE_ARRAY(c, obj, "dependencies", m->dependencies, m->n_dependencies,
+			   parse_dependency, NULL, NULL);
 }
 
 static int check_kind(struct ctx *c, json_t *root, const char *want)
@@ -1163,8 +1178,9 @@ static int volume_check_kind(struct ctx *c, struct pod_volume *v, bool mode_set,
 	return volume_fail(c, "kind", "must be \"host\" or \"empty\"");
 }
 
-static int parse_volume(struct ctx *c, json_t *e, struct pod_volume *v)
+static int parse_volume(struct ctx *c, json_t *e, void *elem)
 {
+	struct pod_volume *v = elem;
 	json_int_t uid = 0, gid = 0;
 	bool uid_set, gid_set;
 	int r;
@@ -1192,28 +1208,14 @@ static void volume_free(struct pod_volume *v)
 	free(v->mode);
 }
 
+static const char *volume_name(const void *v)
+{
+	return ((const struct pod_volume *)v)->name;
+}
+
 static int parse_volumes(struct ctx *c, json_t *obj, struct pod_manifest *m)
 {
-	json_t *arr, *e;
-	size_t i;
-	int r = get_array(c, obj, "volumes", false, &arr);
-	if (r < 0)
-		return r;
-	size_t n = arr ? json_array_size(arr) : 0;
-	m->volumes = xcalloc(n ? n : 1, sizeof *m->volumes);
-	m->n_volumes = n;
-	size_t old = path_key(c, "volumes");
-	json_array_foreach (arr, i, e) {
-		size_t o2 = path_idx(c, i);
-		if ((r = parse_volume(c, e, &m->volumes[i])) < 0)
-			return r;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(m->volumes[j].name, m->volumes[i].name) == 0)
-				return volume_fail(c, "name", "volume name given more than once");
-		path_pop(c, o2);
-	}
-	path_pop(c, old);
-	return 0;
+	return PARSE_ARRAY(c, obj, "volumes", m->volumes, m->n_volumes, parse_volume, volume_name, "volume");
 }
 
 static int parse_app_mounts(struct ctx *c, json_t *obj, struct pod_app *a)
@@ -1273,8 +1275,9 @@ static int parse_app_image(struct ctx *c, json_t *e, struct pod_app *a)
 	return 0;
 }
 
-static int parse_pod_app(struct ctx *c, json_t *e, struct pod_app *a)
+static int parse_pod_app(struct ctx *c, json_t *e, void *elem)
 {
+	struct pod_app *a = elem;
 	int r;
 	if ((r = expect_object(c, e)) < 0 || (r = get_str_dup(c, e, "name", true, &a->name)) < 0)
 		return r;
@@ -1303,32 +1306,19 @@ static void pod_app_free(struct pod_app *a)
 	free_kvs(a->annotations, a->n_annotations);
 }
 
-static int parse_pod_apps(struct ctx *c, json_t *obj, struct pod_manifest *m)
+static const char *pod_app_name(const void *a)
 {
-	json_t *arr, *e;
-	size_t i;
-	int r = get_array(c, obj, "apps", false, &arr);
-	if (r < 0)
-		return r;
-	size_t n = arr ? json_array_size(arr) : 0;
-	m->apps = xcalloc(n ? n : 1, sizeof *m->apps);
-	m->n_apps = n;
-	size_t old = path_key(c, "apps");
-	json_array_foreach (arr, i, e) {
-		size_t o2 = path_idx(c, i);
-		if ((r = parse_pod_app(c, e, &m->apps[i])) < 0)
-			return r;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(m->apps[j].name, m->apps[i].name) == 0)
-				return volume_fail(c, "name", "app name given more than once");
-		path_pop(c, o2);
-	}
-	path_pop(c, old);
-	return 0;
+	return ((const struct pod_app *)a)->name;
 }
 
-static int parse_pod_port(struct ctx *c, json_t *e, struct pod_port *p)
+static int parse_pod_apps(struct ctx *c, json_t *obj, struct pod_manifest *m)
 {
+	return PARSE_ARRAY(c, obj, "apps", m->apps, m->n_apps, parse_pod_app, pod_app_name, "app");
+}
+
+static int parse_pod_port(struct ctx *c, json_t *e, void *elem)
+{
+	struct pod_port *p = elem;
 	json_int_t host_port = 0;
 	json_t *pod_port;
 	int r;
@@ -1356,28 +1346,14 @@ static int parse_pod_port(struct ctx *c, json_t *e, struct pod_port *p)
 	return 0;
 }
 
+static const char *pod_port_name(const void *p)
+{
+	return ((const struct pod_port *)p)->name;
+}
+
 static int parse_pod_ports(struct ctx *c, json_t *obj, struct pod_manifest *m)
 {
-	json_t *arr, *e;
-	size_t i;
-	int r = get_array(c, obj, "ports", false, &arr);
-	if (r < 0)
-		return r;
-	size_t n = arr ? json_array_size(arr) : 0;
-	m->ports = xcalloc(n ? n : 1, sizeof *m->ports);
-	m->n_ports = n;
-	size_t old = path_key(c, "ports");
-	json_array_foreach (arr, i, e) {
-		size_t o2 = path_idx(c, i);
-		if ((r = parse_pod_port(c, e, &m->ports[i])) < 0)
-			return r;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(m->ports[j].name, m->ports[i].name) == 0)
-				return volume_fail(c, "name", "port name given more than once");
-		path_pop(c, o2);
-	}
-	path_pop(c, old);
-	return 0;
+	return PARSE_ARRAY(c, obj, "ports", m->ports, m->n_ports, parse_pod_port, pod_port_name, "port");
 }
 
 static int pod_manifest_fill(struct ctx *c, json_t *root, struct pod_manifest *m)
