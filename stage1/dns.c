@@ -178,3 +178,11 @@ int dns_hosts_entry_parse(const char *arg, char **ip, char **name, struct rkt_er
 	*name = xstrdup(eq + 1);
 	return 0;
 }
+
+char *dns_hosts_localhost(const char *hostname)
+{
+	return xasprintf("127.0.0.1 localhost localhost.localdomain localhost4 "
+			 "localhost4.localdomain4 %s\n"
+			 "::1 localhost localhost.localdomain localhost6 localhost6.localdomain6\n",
+			 hostname);
+}

@@ -15,6 +15,11 @@ bool dns_is_ip(const char *s);
  * either file reads as a comment ('#', ';'). */
 bool dns_is_token(const char *s);
 
+/* The localhost lines of an /etc/hosts, the pod's hostname on the IPv4
+ * one: what stage1 writes when the image has none, and the fallback the
+ * helper puts before --hosts-entry lines. */
+char *dns_hosts_localhost(const char *hostname);
+
 enum dns_mode { DNS_MODE_DEFAULT, DNS_MODE_HOST, DNS_MODE_STAGE0, DNS_MODE_NONE };
 
 struct dns_conf_mode {

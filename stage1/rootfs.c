@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "stage1/dns.h"
 
 #define MS_SAFE (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
@@ -221,14 +222,6 @@ int rootfs_setup(const struct rootfs_opts *o, struct rkt_err *err)
 	return 0;
 }
 
-char *rootfs_hosts_text(const char *hostname)
-{
-	return xasprintf("127.0.0.1 localhost localhost.localdomain localhost4 "
-			 "localhost4.localdomain4 %s\n"
-			 "::1 localhost localhost.localdomain localhost6 localhost6.localdomain6\n",
-			 hostname);
-}
-
 static int write_new(const char *path, const char *text, bool replace, struct rkt_err *err)
 {
 	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
@@ -251,7 +244,7 @@ int rootfs_write_etc(const char *hostname, struct rkt_err *err)
 	_cleanup_free_ char *line = xasprintf("%s\n", hostname);
 	int r = write_new("/etc/hostname", line, true, err);
 	if (r >= 0 && lstat("/etc/hosts", &st) < 0) {
-		_cleanup_free_ char *hosts = rootfs_hosts_text(hostname);
+		_cleanup_free_ char *hosts = dns_hosts_localhost(hostname);
 		r = write_new("/etc/hosts", hosts, false, err);
 	}
 	return r;

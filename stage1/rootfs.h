@@ -19,5 +19,3 @@ int rootfs_setup(const struct rootfs_opts *opts, struct rkt_err *err);
 /* After pivot_root: /etc/hostname, /etc/hosts unless the image has one,
  * and /tmp. */
 int rootfs_write_etc(const char *hostname, struct rkt_err *err);
-/* The /etc/hosts text written when the image has none. */
-char *rootfs_hosts_text(const char *hostname);

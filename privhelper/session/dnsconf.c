@@ -229,9 +229,7 @@ static char *hosts_fallback(int etcfd, const char *hostname)
 	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    read_fd_bounded(fd, HOSTS_FALLBACK_MAX, &buf, &len) == 0)
 		return buf;
-	return xasprintf("127.0.0.1 localhost localhost.localdomain localhost4 localhost4.localdomain4 %s\n"
-			 "::1 localhost localhost.localdomain localhost6 localhost6.localdomain6\n",
-			 hostname);
+	return dns_hosts_localhost(hostname);
 }
 
 static int put_or_remove(int etcfd, const char *name, const char *text, struct rkt_err *err)
