@@ -144,7 +144,7 @@ $(BIN)/rkt-privhelper: $(call objs,$(LISTENER_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^
 
-# libstage1.a gives it stage1/dns.o alone (the resolv.conf/hosts generators).
+# libstage1.a gives it stage1/dns.o and netif.o alone (resolv.conf/hosts, lo up).
 $(BIN)/rkt-privhelper-session: $(call objs,$(SESSION_SRC)) $(LIB_POLICY) $(LIB_IPC) $(LIB_STAGE1) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)

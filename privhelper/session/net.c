@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/util.h"
+#include "stage1/netif.h"
 
 #define NET_CONF_MAX (64 * 1024)
 #define NET_RESULT_MAX (1024 * 1024)
@@ -577,19 +578,6 @@ static int plugin_run(const struct session_config *cfg, json_t *conf, const stru
 
 /* ---- the pod's netns ---- */
 
-static int loopback_up(void)
-{
-	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr = { 0 };
-	strcpy(ifr.ifr_name, "lo");
-	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		return -errno;
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		return -errno;
-	return 0;
-}
-
 /* Makes a new netns with lo up and pins it by bind-mounting it on path. A
  * child does it so the helper itself never leaves its netns. Safe: path is
  * NET_NETNS_DIR/rkt-<uuid>, made here with O_EXCL. */
@@ -612,7 +600,7 @@ static int netns_create(const char *path, struct rkt_err *err)
 		int e[2] = { 0, 0 };
 		if (unshare(CLONE_NEWNET) < 0)
 			e[0] = 1, e[1] = errno;
-		else if ((e[1] = -loopback_up()) != 0)
+		else if ((e[1] = -netif_loopback_up()) != 0)
 			e[0] = 2;
 		else if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
 			e[0] = 3, e[1] = errno;

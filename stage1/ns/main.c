@@ -38,6 +38,7 @@
 #include "common/util.h"
 #include "stage1/cgroup.h"
 #include "stage1/dns.h"
+#include "stage1/netif.h"
 #include "stage1/pod.h"
 #include "stage1/supervise.h"
 #include "stage1/userns.h"
@@ -174,19 +175,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-static int loopback_up(void)
-{
-	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr = { 0 };
-	strcpy(ifr.ifr_name, "lo");
-	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		return -errno;
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		return -errno;
-	return 0;
-}
-
 /* The pod's PID 1. The host side has joined it to the pod's cgroups and
  * written the pid file before it says go. */
 __attribute__((noreturn)) static void pod_init(struct pod_ctx *c)
@@ -214,7 +202,7 @@ __attribute__((noreturn)) static void pod_init(struct pod_ctx *c)
 			 strerror(errno));
 		_exit(EXIT_SETUP);
 	}
-	int r = c->o->net_host || c->lo_ready ? 0 : loopback_up();
+	int r = c->o->net_host || c->lo_ready ? 0 : netif_loopback_up();
 	if (r < 0) {
 		log_line("stage1", "failed to setup network: lo: %s", strerror(-r));
 		_exit(EXIT_SETUP);

@@ -16,14 +16,7 @@ mkaci -o "$IMG/rootfs.aci" --name localhost/run/rootfs \
 	--exec '/bin/sh -c "echo $(/bin/busybox grep -c \" - overlay \" /proc/self/mountinfo):$(stat -c %a /)"'
 mkaci -o "$IMG/seccomp.aci" --name localhost/run/seccomp --exec "/bin/busybox grep ^Seccomp_filters: /proc/self/status"
 chmod 644 "$IMG"/*
-POL=$T/pol
-mkdir -p "$POL"
-chmod 755 "$POL"
-cat >"$POL/grant.json" <<EOF
-{"rktKind": "privhelper-policy", "rktVersion": "v1",
- "run": [{"groups": ["rkt"], "signedImagesOnly": false, "stage1": ["ns"], "net": ["none"], "insecureOptions": ["image"]}]}
-EOF
-chmod 644 "$POL"/*.json
+grant_run_policy none
 check "the helper starts with a policy granting group rkt" start_helper --policy "$POL/grant.json"
 I=--insecure-options=image
 

@@ -52,14 +52,7 @@ chmod 755 "$IMG"
 mkaci -o "$IMG/srv.aci" --name localhost/port/srv --port http:tcp:8080 --port dns:udp:53 \
 	--exec "/bin/busybox nc -l -p 8080 -e /bin/echo pod-says-hi"
 chmod 644 "$IMG"/*
-POL=$T/pol
-mkdir -p "$POL"
-chmod 755 "$POL"
-cat >"$POL/grant.json" <<'JSON'
-{"rktKind": "privhelper-policy", "rktVersion": "v1",
- "run": [{"groups": ["rkt"], "signedImagesOnly": false, "stage1": ["ns"], "net": ["none", "default"], "insecureOptions": ["image"]}]}
-JSON
-chmod 644 "$POL"/*.json
+grant_run_policy none default
 
 # stage1's apps run under seccomp: no LeakSanitizer (DESIGN §13).
 ASAN_OPTIONS=abort_on_error=1:detect_leaks=0 nsenter --net="/run/netns/$NS" -- "$HELPER" \

@@ -53,14 +53,7 @@ chmod 755 "$IMG"
 mkaci -o "$IMG/dns.aci" --name localhost/run/dns --exec "/bin/sh -c 'cat /etc/resolv.conf; echo === hosts; cat /etc/hosts; echo === hostname; hostname'"
 mkaci -o "$IMG/links.aci" --name localhost/run/links --exec "/bin/cat /proc/net/dev"
 chmod 644 "$IMG"/*
-POL=$T/pol
-mkdir -p "$POL"
-chmod 755 "$POL"
-cat >"$POL/grant.json" <<EOF
-{"rktKind": "privhelper-policy", "rktVersion": "v1",
- "run": [{"groups": ["rkt"], "signedImagesOnly": false, "stage1": ["ns"], "net": ["none"], "insecureOptions": ["image"]}]}
-EOF
-chmod 644 "$POL"/*.json
+grant_run_policy none
 check "the helper starts with a policy granting group rkt" start_helper --policy "$POL/grant.json"
 I=--insecure-options=image
 

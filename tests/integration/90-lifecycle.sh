@@ -24,14 +24,7 @@ mkaci -o "$IMG/sh.aci" --name localhost/life/sh --exec "/bin/sh -c 'exit 0'"
 mkaci -o "$IMG/sleep.aci" --name localhost/life/sleep --exec "/bin/sleep 100"
 mkaci -o "$IMG/short.aci" --name localhost/life/short --exec "/bin/sleep 3"
 chmod 644 "$IMG"/*
-POL=$T/pol
-mkdir -p "$POL"
-chmod 755 "$POL"
-cat >"$POL/grant.json" <<EOF
-{"rktKind": "privhelper-policy", "rktVersion": "v1",
- "run": [{"groups": ["rkt"], "signedImagesOnly": false, "stage1": ["ns"], "net": ["none"], "insecureOptions": ["image"]}]}
-EOF
-chmod 644 "$POL"/*.json
+grant_run_policy none
 check "the helper starts with a policy granting group rkt" start_helper --policy "$POL/grant.json"
 
 state_of() { rp root status "$1" 2>/dev/null | sed -n 's/^state=//p'; }

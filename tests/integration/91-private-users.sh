@@ -32,14 +32,7 @@ PROBE='cat /proc/self/uid_map; cat /proc/self/gid_map; id -u; stat -c %u:%g /bin
 mkaci -o "$IMG/probe.aci" --name localhost/pu/probe --exec "/bin/sh -c '$PROBE'"
 mkaci -o "$IMG/sleep.aci" --name localhost/pu/sleep --exec "/bin/sh -c 'echo up >/up; sleep 100'"
 chmod 644 "$IMG"/*
-POL=$T/pol
-mkdir -p "$POL"
-chmod 755 "$POL"
-cat >"$POL/grant.json" <<EOF
-{"rktKind": "privhelper-policy", "rktVersion": "v1",
- "run": [{"groups": ["rkt"], "signedImagesOnly": false, "stage1": ["ns"], "net": ["none", "host"], "insecureOptions": ["image"]}]}
-EOF
-chmod 644 "$POL"/*.json
+grant_run_policy none host
 check "the helper starts with a policy granting group rkt" start_helper --policy "$POL/grant.json"
 I=--insecure-options=image
 

@@ -233,3 +233,18 @@ rc_of() {
 	fi
 }
 no_pod_mounts() { ! grep -q "$T/data/pods" /proc/self/mountinfo; }
+# grant_run_policy NETS...: $POL/grant.json, a policy letting group rkt run
+# unsigned (--insecure-options=image) pods with the ns stage1 on NETS; POL is
+# set, root-owned and not group/other-writable as the helper wants.
+grant_run_policy() {
+	local nets
+	nets=$(printf '"%s", ' "$@")
+	POL=$T/pol
+	mkdir -p "$POL"
+	chmod 755 "$POL"
+	cat >"$POL/grant.json" <<JSON
+{"rktKind": "privhelper-policy", "rktVersion": "v1",
+ "run": [{"groups": ["rkt"], "signedImagesOnly": false, "stage1": ["ns"], "net": [${nets%, }], "insecureOptions": ["image"]}]}
+JSON
+	chmod 644 "$POL/grant.json"
+}
