@@ -184,7 +184,7 @@ $(TESTBIN)/ipc-probe: $(call objs,tests/fixtures/ipc-probe.c) $(LIB_UNPRIV) $(LI
 # The helper's CNI driver is not in a library: its unit test and the
 # driver of tests/integration/86-net.sh link it directly.
 NET_OBJ := $(call objs,privhelper/session/net.c)
-$(TESTBIN)/test-cni: $(call objs,tests/unit/test-cni.c) $(NET_OBJ) $(LIB_COMMON)
+$(TESTBIN)/test-cni: $(call objs,tests/unit/test-cni.c) $(NET_OBJ) $(LIB_STAGE1) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV) -lcmocka
 # The helper's --dns/--hosts-entry checks (privhelper/session/dnsconf.c).
@@ -192,7 +192,7 @@ $(TESTBIN)/test-dnsconf: $(call objs,tests/unit/test-dnsconf.c privhelper/sessio
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV) -lcmocka
 unit-tests: $(TESTBIN)/net-driver
-$(TESTBIN)/net-driver: $(call objs,tests/fixtures/net-driver.c) $(NET_OBJ) $(LIB_COMMON)
+$(TESTBIN)/net-driver: $(call objs,tests/fixtures/net-driver.c) $(NET_OBJ) $(LIB_STAGE1) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PRIV)
 
