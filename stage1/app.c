@@ -76,6 +76,11 @@ static void write_oom_score_adj(const struct stage1_app *a)
  * and ambient sets are emptied so nothing outside it survives execve. */
 static void limit_caps(const struct stage1_app *a)
 {
+	/* libcap-ng remembers the pid it first saw, and an app child is a
+	 * vfork of PID 1 (supervise.c) that shares that memory with the apps
+	 * started before it: name ourselves, or it would read and change the
+	 * previous app's capabilities. */
+	capng_setpid((int)getpid());
 	capng_get_caps_process();
 	for (int c = 0; c <= CAP_LAST_CAP; c++) {
 		capng_update(CAPNG_DROP, CAPNG_INHERITABLE, (unsigned)c);
