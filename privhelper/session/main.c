@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/prefault.h"
 #include "privhelper/session/session.h"
 
 #define PROG "rkt-privhelper-session"
@@ -64,6 +65,7 @@ int main(int argc, char **argv)
 	struct session_config cfg = { 0 };
 	int serve_fd = -1;
 	bool check = false;
+	prefault_process(256 << 10, 64 << 10);
 	if (parse(argc, argv, &cfg, &serve_fd, &check) < 0)
 		return 254;
 	struct rkt_err err = { 0 };

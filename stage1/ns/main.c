@@ -35,6 +35,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/prefault.h"
 #include "common/util.h"
 #include "stage1/cgroup.h"
 #include "stage1/dns.h"
@@ -449,6 +450,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	struct stage1_pod pod = { 0 };
+	prefault_process(256 << 10, 64 << 10);
 	int code = parse_args(argc, argv, &o) < 0 ? EXIT_SETUP : load_and_run(&o, &pod);
 	stage1_pod_free(&pod);
 	free(o.hostname);
