@@ -666,14 +666,24 @@ static int run_prepared(struct conn *c, const struct run_req *q, struct rkt_err 
 	    send_event(c, IPC_EV_STARTED, NULL, s.pid, err) < 0)
 		kill(s.pid, SIGTERM);
 	int status = wait_stage1(c, &s);
-	mounted_done(&mt);
+	/* The answer goes out as soon as the pod counts as exited: its netns
+	 * and CNI state gone, its lock released (a pod in run/ that nobody
+	 * locks is exited), so a `rkt status` right after `rkt run` says so.
+	 * The overlays live in this session's private mount namespace, where
+	 * nobody else sees them: detaching them (an RCU grace period) waits
+	 * until the client has its answer, unless the CNI teardown must first
+	 * take the session back to the host's namespace. */
+	if (q->cni)
+		mounted_done(&mt);
 	net_done(c, q, host_mnt, h.podfd);
 	close(s.pidfd);
-	/* Closing the lock fd below leaves the pod in run/ unlocked: exited. */
+	close(h.podfd);
+	h.podfd = -1;
 	struct rkt_err ignore = { 0 };
 	r = 0;
 	if (c->state == IPC_ST_STREAM && answer_result(c, h.uuid, status, &ignore) < 0)
 		r = 0; /* the client left: nobody to tell */
+	mounted_done(&mt);
 out:
 	if (h.podfd >= 0)
 		close(h.podfd);
