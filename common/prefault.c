@@ -15,7 +15,7 @@
 extern char __data_start[];
 extern char _end[];
 
-static void populate(uintptr_t lo, uintptr_t hi)
+__attribute__((unused)) static void populate(uintptr_t lo, uintptr_t hi)
 {
 	uintptr_t pg = (uintptr_t)getpagesize();
 	lo &= ~(pg - 1);

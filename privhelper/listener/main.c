@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,11 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "privhelper/listener/floor.h"
+#include "privhelper/listener/spare.h"
 
 #define PROG "rkt-privhelper"
 /* Past this many live sessions the listener stops accepting until one
@@ -299,14 +302,14 @@ static int drop_own_capabilities(void)
  * no page is faulted in copy-on-write. On a host with PTI and a
  * paravirtual MMU that is most of what a fork costs (about 0.5 ms and
  * 12 us a fault here), and it is paid before every session. The session
- * gets stdio, the connection as fd 3, the listener's signal mask from
- * before it blocked SIGCHLD and friends, and nothing else: every other fd
- * of the listener is close-on-exec. */
-static pid_t spawn_session(int conn, const struct config *c, const char *session,
-			   const sigset_t *oldmask)
+ * gets stdio, the connection (a spare: its handoff socket) as fd 3 and the
+ * listener's signal mask from before it blocked SIGCHLD and friends.
+ * Nothing else: fds the listener's own parent left open stop here. */
+static pid_t spawn_session(int conn, const char *mode, const struct config *c,
+			   const char *session, const sigset_t *oldmask)
 {
 	const char *argv[24];
-	build_argv(c, session, "--serve-fd=3", argv);
+	build_argv(c, session, mode, argv);
 	/* dup2 onto itself would keep close-on-exec: move fd 3 out of the way. */
 	int moved = -1;
 	if (conn == 3 && (conn = moved = fcntl(3, F_DUPFD_CLOEXEC, 4)) < 0)
@@ -319,6 +322,7 @@ static pid_t spawn_session(int conn, const struct config *c, const char *session
 		r = posix_spawnattr_init(&at);
 		if (r == 0) {
 			if ((r = posix_spawn_file_actions_adddup2(&fa, conn, 3)) == 0 &&
+			    (r = posix_spawn_file_actions_addclosefrom_np(&fa, 4)) == 0 &&
 			    (r = posix_spawnattr_setsigmask(&at, oldmask)) == 0 &&
 			    (r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK)) == 0)
 				r = posix_spawn(&pid, session, &fa, &at, (char *const *)argv, environ);
@@ -333,6 +337,79 @@ static pid_t spawn_session(int conn, const struct config *c, const char *session
 		return -1;
 	}
 	return pid;
+}
+
+/* A spare session: exec'd, linked and prefaulted ahead of the next
+ * connection, so that a connection arriving while commands keep coming
+ * skips the session's start-up. It is still one fresh exec per connection
+ * (DESIGN §2 rule 5): a spare serves exactly one, and reads config, policy
+ * and the peer only once it has it. One is started when a session ends
+ * and none is waiting; it is dropped after SPARE_IDLE_MS without a
+ * connection, so an idle helper is the listener alone. */
+#define SPARE_IDLE_MS 10000
+
+struct spare {
+	pid_t pid;
+	int fd; /* our end of its handoff socket, -1 when there is none */
+	int64_t born_ms;
+};
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void spare_drop(struct spare *sp)
+{
+	/* EOF on its handoff socket ends it (RKT_SPARE_UNUSED_EXIT); SIGCHLD
+	 * reaps it. */
+	if (sp->fd >= 0)
+		close(sp->fd);
+	*sp = (struct spare){ .fd = -1 };
+}
+
+static pid_t spare_start(struct spare *sp, const struct config *c, const char *session,
+			 const sigset_t *oldmask)
+{
+	int pair[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+		return -1;
+	pid_t pid = spawn_session(pair[1], "--await-fd=3", c, session, oldmask);
+	close(pair[1]);
+	if (pid < 0) {
+		close(pair[0]);
+		return -1;
+	}
+	*sp = (struct spare){ .pid = pid, .fd = pair[0], .born_ms = monotonic_ms() };
+	return pid;
+}
+
+/* Passes the accepted connection to the spare (the message waits in its
+ * socket if it is still starting); false when there is none or it died,
+ * and then the caller starts a session for the connection as usual. */
+static bool spare_handoff(struct spare *sp, int conn)
+{
+	if (sp->fd < 0)
+		return false;
+	char byte = 'c';
+	struct iovec iov = { &byte, 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = { 0 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof u.buf };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &conn, sizeof(int));
+	bool ok = sendmsg(sp->fd, &mh, MSG_NOSIGNAL) == 1;
+	/* Either way this spare is spent: it serves that connection or it died. */
+	spare_drop(sp);
+	return ok;
 }
 
 static int serve(int lfd, const struct config *c, const char *session)
@@ -350,25 +427,46 @@ static int serve(int lfd, const struct config *c, const char *session)
 		return 1;
 	}
 	long live = 0;
+	struct spare spare = { .fd = -1 };
 	for (;;) {
 		struct pollfd p[2] = { { sfd, POLLIN, 0 }, { lfd, POLLIN, 0 } };
 		int np = live < MAX_SESSIONS ? 2 : 1;
-		if (poll(p, (nfds_t)np, -1) < 0) {
+		int timeout = -1;
+		if (spare.fd >= 0) {
+			int64_t left = spare.born_ms + SPARE_IDLE_MS - monotonic_ms();
+			timeout = left > 0 ? (int)left : 0;
+		}
+		int n = poll(p, (nfds_t)np, timeout);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
 			return 1;
 		}
+		if (n == 0) {
+			spare_drop(&spare);
+			continue;
+		}
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
-			bool stop = false;
+			bool stop = false, session_ended = false;
 			while (read(sfd, &si, sizeof si) == sizeof si)
 				if (si.ssi_signo != SIGCHLD)
 					stop = true;
-			while (waitpid(-1, NULL, WNOHANG) > 0)
+			pid_t pid;
+			int st;
+			while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 				live--;
+				if (pid == spare.pid)
+					spare_drop(&spare);
+				else if (!WIFEXITED(st) || WEXITSTATUS(st) != RKT_SPARE_UNUSED_EXIT)
+					session_ended = true;
+			}
 			if (stop)
 				return 0;
+			if (session_ended && spare.fd < 0 && live < MAX_SESSIONS &&
+			    spare_start(&spare, c, session, &old) > 0)
+				live++;
 		}
 		if (np == 2 && (p[1].revents & POLLIN)) {
 			int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -377,12 +475,15 @@ static int serve(int lfd, const struct config *c, const char *session)
 					fprintf(stderr, PROG ": accept: %s\n", strerror(errno));
 				continue;
 			}
-			pid_t pid = spawn_session(conn, c, session, &old);
-			if (pid < 0)
-				fprintf(stderr, PROG ": cannot start %s: %s; connection dropped\n", session,
-					strerror(errno));
-			else
-				live++;
+			/* A spare is already counted in live. */
+			if (!spare_handoff(&spare, conn)) {
+				pid_t pid = spawn_session(conn, "--serve-fd=3", c, session, &old);
+				if (pid < 0)
+					fprintf(stderr, PROG ": cannot start %s: %s; connection dropped\n",
+						session, strerror(errno));
+				else
+					live++;
+			}
 			close(conn);
 		}
 	}

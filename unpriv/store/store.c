@@ -376,6 +376,15 @@ static int create_db_file(struct store *s, struct rkt_err *err)
 	return 0;
 }
 
+/* Keeps -wal and -shm when the last connection closes: every rkt command
+ * is a last connection, and creating, chowning and unlinking both files
+ * each time is most of what a one-row lookup costs. */
+static void keep_wal(sqlite3 *db)
+{
+	int persist = 1;
+	(void)sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+}
+
 static int open_db(struct store *s, bool writable, struct rkt_err *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/cas/db/" DB_NAME, s->dir);
@@ -389,6 +398,7 @@ static int open_db(struct store *s, bool writable, struct rkt_err *err)
 		return r;
 	}
 	sqlite3_extended_result_codes(s->db, 0);
+	keep_wal(s->db);
 	return configure_connection(s, writable, err);
 }
 
@@ -464,6 +474,7 @@ int store_open_readonly(const char *dir, struct store **ret, struct rkt_err *err
 			if (r < 0)
 				return r;
 		}
+		keep_wal(s->db);
 		sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 		int64_t v;
 		bool exists;
