@@ -198,11 +198,13 @@ $(TESTBIN)/net-driver: $(call objs,tests/fixtures/net-driver.c) $(NET_OBJ) $(LIB
 
 # ---- tests ---------------------------------------------------------------
 # `make check`: dependencies, sanitizer build, then unit + integration + fuzz
-# smoke; the last line is "N passed, N failed, N skipped".
+# smoke, and the pod suites once more against the release build; the last
+# line is "N passed, N failed, N skipped".
 check: deps
 	$(MAKE) VARIANT=asan programs unit-tests
+	$(MAKE) programs
 	$(MAKE) fuzz-build
-	RKT_FUZZ_DIR=$(BUILDDIR)/fuzz FUZZ_SECONDS=10 tests/run-all.sh $(BUILDDIR)/asan
+	RKT_RELEASE_BUILD=$(BUILDDIR) RKT_FUZZ_DIR=$(BUILDDIR)/fuzz FUZZ_SECONDS=10 tests/run-all.sh $(BUILDDIR)/asan
 
 deps:
 	@if [ "$$(id -u)" -eq 0 ] && [ -z "$$RKT_SKIP_DEPS" ]; then dist/install-deps.sh; fi

@@ -60,6 +60,18 @@ else
 	done
 fi
 
+# The release build (static stage1, prefaulting, no sanitizers) is what
+# users run: the suites that start pods and spares run once against it too.
+if [ -n "${RKT_RELEASE_BUILD:-}" ] && [ -x "$RKT_RELEASE_BUILD/bin/rkt" ] && [ "$(id -u)" -eq 0 ]; then
+	echo "== release build"
+	for s in 71-helper-spare 82-run; do
+		n=release/$s
+		log=$logdir/release-$s.log
+		(cd "$top" && RKT_BUILD=$RKT_RELEASE_BUILD timeout 1200 bash "tests/integration/$s.sh") >"$log" 2>&1
+		count_tap "$n" "$log" $?
+	done
+fi
+
 echo "== fuzz smoke (${FUZZ_SECONDS:-10} s each)"
 for f in "${RKT_FUZZ_DIR:-$top/build/fuzz}"/*; do
 	[ -x "$f" ] && [ -f "$f" ] || continue
@@ -83,6 +95,7 @@ if [ ${#failed_names[@]} -gt 0 ]; then
 	for n in "${failed_names[@]}"; do echo "  $n"; done
 	for n in "${failed_names[@]}"; do
 		b=${n#*/}; l=$logdir/$b.log; [ -f "$l" ] || l=$logdir/fuzz-$b.log
+		[ "${n%%/*}" = release ] && l=$logdir/release-$b.log
 		echo "---- $n (tail)"; grep -E '^not ok|FAIL|ERROR|error' "$l" | tail -15
 	done
 fi
