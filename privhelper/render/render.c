@@ -473,10 +473,14 @@ static int publish_tree(struct job *j, const char *tmp, const char *id, struct r
 
 static int render_new_tree(struct job *j, const char *id, bool all_signed, struct rkt_err *err)
 {
-	char tmp[48] = ".tmp-";
-	int r = random_hex(tmp + 5, 16);
+	/* .tmp-<id>-<random>: the tree's ID in the name lets `rkt image gc`
+	 * tell the leftover of a killed render (its .lock-<id> is free) from
+	 * a render in progress (which holds it). */
+	char rnd[17];
+	int r = random_hex(rnd, 8);
 	if (r < 0)
 		return rkt_error_errno(err, -r, "getrandom");
+	_cleanup_free_ char *tmp = xasprintf(".tmp-%s-%s", id, rnd);
 	if (mkdirat(j->treefd, tmp, TREE_MODE) < 0)
 		return rkt_error_errno(err, errno, "creating %s/%s/%s", j->cfg->dir, TREE_DIR, tmp);
 	_cleanup_close_ int tfd = open_beneath(j->treefd, tmp, O_RDONLY | O_DIRECTORY, 0);

@@ -359,6 +359,53 @@ static void trees_batch(struct gc *g, int tree_fd, char **ids, size_t n)
 	free_locks(locks, n);
 }
 
+/* The tree ID in a renderer's temp dir name, .tmp-<id>-<random>; NULL for
+ * any other name. */
+static char *unfinished_render_id(const char *name)
+{
+	if (strncmp(name, ".tmp-", 5) != 0)
+		return NULL;
+	const char *dash = strrchr(name + 5, '-');
+	if (!dash || dash == name + 5 || !dash[1])
+		return NULL;
+	char *id = xstrndup(name + 5, (size_t)(dash - (name + 5)));
+	if (!is_tree_name(id)) {
+		free(id);
+		return NULL;
+	}
+	return id;
+}
+
+/* What a killed render left: its temp dir. A render in progress holds the
+ * tree's lock, so a temp dir whose lock is free is nobody's. Safe: beneath
+ * the helper's own tree dir, removed without following symlinks. */
+static void gc_unfinished_renders(struct gc *g, int tree_fd)
+{
+	DIR *d = fdopendir(dup(tree_fd));
+	_cleanup_strv_ char **names = NULL;
+	struct dirent *de;
+	if (d) /* the dup shares the offset the listing of trees left at the end */
+		rewinddir(d);
+	while (d && (de = readdir(d)))
+		if (strncmp(de->d_name, ".tmp-", 5) == 0 && is_dir_at(tree_fd, de->d_name))
+			names = strv_append(names, de->d_name);
+	if (d)
+		closedir(d);
+	for (size_t i = 0; names && names[i]; i++) {
+		_cleanup_free_ char *id = unfinished_render_id(names[i]);
+		int lock = id ? lock_tree(tree_fd, id) : -1;
+		if (lock < 0)
+			continue;
+		int r = rm_rf_at(tree_fd, names[i]);
+		if (r < 0)
+			out_line(g, IPC_LINE_FAILED, "unable to remove the unfinished render \"%s\": %s",
+				 names[i], strerror(-r));
+		else
+			out_line(g, IPC_LINE_STDERR, "removed the unfinished render \"%s\"", names[i]);
+		close(lock);
+	}
+}
+
 static int gc_trees(struct gc *g, struct rkt_err *err)
 {
 	struct conn *c = g->c;
@@ -400,6 +447,7 @@ static int gc_trees(struct gc *g, struct rkt_err *err)
 	size_t n = strv_len(names);
 	for (size_t i = 0; i < n; i += TREE_BATCH)
 		trees_batch(g, tree_fd, names + i, n - i < TREE_BATCH ? n - i : TREE_BATCH);
+	gc_unfinished_renders(g, tree_fd);
 	return reply(g, err);
 }
 

@@ -205,6 +205,11 @@ chmod 0 "$TREE/$T_OLD/rootfs/bin"
 USER_POD=$(mkpod prepared 0 "$T_USED")
 touch "$TREE/.lock-$T_BUSY"
 hold "$TREE/.lock-$T_BUSY"
+# What renders left in the renderer's temp dirs (.tmp-<tree ID>-<random>):
+# one killed (its tree's lock is free), one still running (it holds it).
+T_KILLED=deps-sha512-$(printf 'd%.0s' $(seq 64))
+mkdir -p "$TREE/.tmp-$T_KILLED-0123456789abcdef/rootfs/bin" "$TREE/.tmp-$T_BUSY-fedcba9876543210/rootfs"
+echo x >"$TREE/.tmp-$T_KILLED-0123456789abcdef/rootfs/bin/sh"
 
 expect_ok "image gc as a member (not granted trees by the policy)" rkt_as "$M" --privhelper-socket="$SOCK" image gc
 check "…warns that trees were not collected, and keeps them" \
@@ -215,6 +220,11 @@ check "…removes the unreferenced tree, saying so on stderr" \
 	bash -c '[ ! -e "$1/$2" ] && printf "%s" "$3" | grep -q "removed treestore \"$2\""' _ "$TREE" "$T_OLD" "$ERR"
 check "…keeps the tree a pod references" [ -f "$TREE/$T_USED/rendered" ]
 check "…keeps a tree whose lock a render holds" [ -f "$TREE/$T_BUSY/rendered" ]
+check "…removes what a killed render left, saying so" \
+	bash -c '[ ! -e "$1/.tmp-$2-0123456789abcdef" ] &&
+		printf "%s" "$3" | grep -q "removed the unfinished render \".tmp-$2-0123456789abcdef\""' \
+	_ "$TREE" "$T_KILLED" "$ERR"
+check "…keeps the temp dir of a render that holds its lock" [ -d "$TREE/.tmp-$T_BUSY-fedcba9876543210/rootfs" ]
 check "…the symlinks' target is untouched" [ -s /etc/passwd ]
 
 # End to end with rkt prepare (when this build's prepare works): the pod's
