@@ -343,9 +343,9 @@ static pid_t spawn_session(int conn, const char *mode, const struct config *c,
  * connection, so that a connection arriving while commands keep coming
  * skips the session's start-up. It is still one fresh exec per connection
  * (DESIGN §2 rule 5): a spare serves exactly one, and reads config, policy
- * and the peer only once it has it. One is started when a session ends
- * and none is waiting; it is dropped after SPARE_IDLE_MS without a
- * connection, so an idle helper is the listener alone. */
+ * and the peer only once it has it. One is started when the last live
+ * session ends; it is dropped after SPARE_IDLE_MS without a connection,
+ * so an idle helper is the listener alone. */
 #define SPARE_IDLE_MS 10000
 
 struct spare {
@@ -464,7 +464,9 @@ static int serve(int lfd, const struct config *c, const char *session)
 			}
 			if (stop)
 				return 0;
-			if (session_ended && spare.fd < 0 && live < MAX_SESSIONS &&
+			/* Only when nothing else runs: a spare's start-up would
+			 * take CPU from a session that is serving someone. */
+			if (session_ended && spare.fd < 0 && live == 0 &&
 			    spare_start(&spare, c, session, &old) > 0)
 				live++;
 		}
