@@ -379,29 +379,19 @@ static char *unfinished_render_id(const char *name)
 /* What a killed render left: its temp dir. A render in progress holds the
  * tree's lock, so a temp dir whose lock is free is nobody's. Safe: beneath
  * the helper's own tree dir, removed without following symlinks. */
-static void gc_unfinished_renders(struct gc *g, int tree_fd)
+static void gc_unfinished_renders(struct gc *g, int tree_fd, char **tmps)
 {
-	DIR *d = fdopendir(dup(tree_fd));
-	_cleanup_strv_ char **names = NULL;
-	struct dirent *de;
-	if (d) /* the dup shares the offset the listing of trees left at the end */
-		rewinddir(d);
-	while (d && (de = readdir(d)))
-		if (strncmp(de->d_name, ".tmp-", 5) == 0 && is_dir_at(tree_fd, de->d_name))
-			names = strv_append(names, de->d_name);
-	if (d)
-		closedir(d);
-	for (size_t i = 0; names && names[i]; i++) {
-		_cleanup_free_ char *id = unfinished_render_id(names[i]);
+	for (size_t i = 0; tmps && tmps[i]; i++) {
+		_cleanup_free_ char *id = unfinished_render_id(tmps[i]);
 		int lock = id ? lock_tree(tree_fd, id) : -1;
 		if (lock < 0)
 			continue;
-		int r = rm_rf_at(tree_fd, names[i]);
+		int r = rm_rf_at(tree_fd, tmps[i]);
 		if (r < 0)
 			out_line(g, IPC_LINE_FAILED, "unable to remove the unfinished render \"%s\": %s",
-				 names[i], strerror(-r));
+				 tmps[i], strerror(-r));
 		else
-			out_line(g, IPC_LINE_STDERR, "removed the unfinished render \"%s\"", names[i]);
+			out_line(g, IPC_LINE_STDERR, "removed the unfinished render \"%s\"", tmps[i]);
 		close(lock);
 	}
 }
@@ -434,20 +424,29 @@ static int gc_trees(struct gc *g, struct rkt_err *err)
 		rkt_error_errno(&e, errno, "cannot open %s", tree);
 		return session_reply_errno(c, e.code, e.msg, err);
 	}
-	_cleanup_strv_ char **names = NULL;
+	/* One listing: rendered trees, and the temp dirs renders work in. */
+	_cleanup_strv_ char **names = NULL, **tmps = NULL;
 	{
 		DIR *d = fdopendir(dup(tree_fd));
 		struct dirent *de;
-		while (d && (de = readdir(d)))
-			if (is_tree_name(de->d_name) && is_dir_at(tree_fd, de->d_name))
+		while (d && (de = readdir(d))) {
+			bool rendered = is_tree_name(de->d_name);
+			if (!rendered && strncmp(de->d_name, ".tmp-", 5) != 0)
+				continue;
+			if (!is_dir_at(tree_fd, de->d_name))
+				continue;
+			if (rendered)
 				names = strv_append(names, de->d_name);
+			else
+				tmps = strv_append(tmps, de->d_name);
+		}
 		if (d)
 			closedir(d);
 	}
 	size_t n = strv_len(names);
 	for (size_t i = 0; i < n; i += TREE_BATCH)
 		trees_batch(g, tree_fd, names + i, n - i < TREE_BATCH ? n - i : TREE_BATCH);
-	gc_unfinished_renders(g, tree_fd);
+	gc_unfinished_renders(g, tree_fd, tmps);
 	return reply(g, err);
 }
 
