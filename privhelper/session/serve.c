@@ -3,6 +3,7 @@
  * logged with the peer's uid and pid and ends this connection only. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +32,14 @@ int session_reply(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 	if (r < 0)
 		return r;
 	c->state = next;
+	/* The last answer is what the client waits for. A client our request
+	 * wake-up preempted is runnable, not asleep, so this send does not
+	 * hand it the CPU: without the yield the session's own teardown (an
+	 * op's post-answer work, closing, exit) ran first on that CPU.
+	 * Measured with 20 ms between connections: a STATUS round trip took
+	 * 0.54-0.60 ms without it and 0.10-0.12 ms with it. */
+	if (next == IPC_ST_CLOSED)
+		sched_yield();
 	return 0;
 }
 
