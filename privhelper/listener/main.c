@@ -415,6 +415,17 @@ static bool spare_handoff(struct spare *sp, int conn)
 	return ok;
 }
 
+/* A session logs its own refusals and violations; one killed by a signal
+ * (a crash, the OOM killer, an admin) cannot, and its client only sees the
+ * connection close, so the listener says it. */
+static void report_signalled(pid_t pid, bool spare, int st)
+{
+	if (WIFSIGNALED(st))
+		fprintf(stderr, PROG ": %s pid %d killed by signal %d (%s)\n",
+			spare ? "spare session" : "session", (int)pid, WTERMSIG(st),
+			strsignal(WTERMSIG(st)));
+}
+
 static int serve(int lfd, const struct config *c, const char *session)
 {
 	sigset_t mask, old;
@@ -460,6 +471,7 @@ static int serve(int lfd, const struct config *c, const char *session)
 			int st;
 			while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 				live--;
+				report_signalled(pid, pid == spare.pid, st);
 				if (pid == spare.pid)
 					spare_drop(&spare);
 				else if (!WIFEXITED(st) || WEXITSTATUS(st) != RKT_SPARE_UNUSED_EXIT)

@@ -58,9 +58,26 @@ rc_of "the grant restored: the member's pod runs again" 0 "hello from a pod" rp 
 
 # A spare that died is not handed a connection.
 wait_spares 1
-kill -9 "$(spares)"
+SP=$(spares)
+kill -9 "$SP"
 rc_of "a killed spare: the next pod still runs" 0 "hello from a pod" rp "$M" $I run "$IMG/echo.aci"
 check "…no connection was dropped" bash -c '! grep -q "connection dropped" "$1"' _ "$HLOG"
+check "…and the helper's log names the killed spare" \
+	grep -q "spare session pid $SP killed by signal 9 (Killed)" "$HLOG"
+
+# A session killed while it serves cannot log; the listener says it.
+wait_spares 1
+SP=$(spares)
+"$BUILD/tests/ipc-probe" --socket "$SOCK" --dir "$T/data" --local-config "$T/etc" \
+	--system-config "$T/sys" hold 3 6b1e0c3a-7f0e-4a8e-9d3c-2f1b5e6a7c80 >"$T/work/hold.out" 2>&1 &
+HOLD=$!
+sleep 1
+kill -SEGV "$SP"
+wait "$HOLD"
+check "a session killed mid-connection: its client is told the helper closed it" \
+	grep -q "closed the connection" "$T/work/hold.out"
+check "…and the helper's log names it and the signal" \
+	grep -q "rkt-privhelper: session pid $SP killed by signal 11 (Segmentation fault)" "$HLOG"
 
 # Unused for 10 s, the spare goes: an idle helper is the listener alone.
 wait_spares 1
