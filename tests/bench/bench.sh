@@ -153,6 +153,12 @@ PYEOF
 # (tests/fixtures) for the timed clients and the two baselines:
 #   helper-request     STATUS round trip inside a live session vs a raw
 #                      64-byte SOCK_SEQPACKET round trip        (goal <= 2)
+#   helper-request-spaced  the same with 20 ms between sessions and between
+#                      raw round trips: CPUs idle between samples, as
+#                      between one person's commands             (goal <= 2)
+#   helper-request-floor   a freshly exec'd process that only echoes: its
+#                      round trip after a greeting, vs the raw one; what
+#                      one exec per session costs before any work (no goal)
 #   helper-connection  connect + HELLO + STATUS + close vs
 #                      fork + execve(/bin/true) + waitpid         (goal <= 2)
 #   helper-idle-rss    the helper's resident set once idle: the listener
@@ -196,10 +202,13 @@ ratio() {
 		END {
 			# median of three ratios, with the run it came from
 			for (i = 1; i <= 3; i++) { lo = 0; for (j = 1; j <= 3; j++) if (r[j] < r[i] || (r[j] == r[i] && j < i)) lo++; if (lo == 1) m = i }
-			printf "%s: ours %d us, peer %d us, ratio %.2f (goal <= %g)%s\n", name, o[m], p[m], r[m], goal, r[m] <= goal ? "" : "  [MISSED]"
+			if (goal == "-") printf "%s: ours %d us, peer %d us, ratio %.2f (no goal)\n", name, o[m], p[m], r[m]
+			else printf "%s: ours %d us, peer %d us, ratio %.2f (goal <= %g)%s\n", name, o[m], p[m], r[m], goal, r[m] <= goal ? "" : "  [MISSED]"
 		}'
 }
 ratio helper-request 2 "${P[@]}" bench-request 300 "$uuid" -- "${P[@]}" bench-seqpacket 20000
+ratio helper-request-spaced 2 "${P[@]}" bench-request 100 "$uuid" 20 -- "${P[@]}" bench-seqpacket 100 20
+ratio helper-request-floor - "$probe" bench-fresh-echo 300 -- "$probe" bench-seqpacket 20000
 ratio helper-connection 2 "${P[@]}" bench-status 300 "$uuid" -- "${P[@]}" bench-spawn 300
 # Idle: the listener alone once its spare session (kept for 10 s after the
 # last connection) is gone; the sum over the listener and any child left.
