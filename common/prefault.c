@@ -1,6 +1,11 @@
 #include "common/prefault.h"
 
+#include <errno.h>
+#include <link.h>
 #include <malloc.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -50,5 +55,66 @@ void prefault_process(size_t heap_bytes, size_t stack_bytes)
 	char here;
 	uintptr_t sp = (uintptr_t)&here;
 	populate(sp - stack_bytes, sp);
+#endif
+}
+
+/* Pages read between two looks at stop_fd: about 150 us of work. */
+#define CODE_PAGES_PER_LOOK 32
+
+struct code_walk {
+	int stop_fd;
+	unsigned since_look;
+	bool stopped;
+};
+
+__attribute__((unused)) static bool stop_requested(struct code_walk *w)
+{
+	if (++w->since_look < CODE_PAGES_PER_LOOK)
+		return false;
+	w->since_look = 0;
+	struct pollfd p = { .fd = w->stop_fd, .events = POLLIN };
+	w->stopped = poll(&p, 1, 0) != 0;
+	return w->stopped;
+}
+
+__attribute__((unused)) static int read_object_pages(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	struct code_walk *w = data;
+	uintptr_t pg = (uintptr_t)getpagesize();
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_R))
+			continue;
+		/* Within [p_vaddr, p_vaddr + p_memsz) of a PT_LOAD segment
+		 * everything is mapped and readable (RELRO stays readable). */
+		uintptr_t lo = (info->dlpi_addr + ph->p_vaddr) & ~(pg - 1);
+		uintptr_t hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+		for (uintptr_t a = lo; a < hi; a += pg) {
+			(void)*(volatile const char *)a;
+			if (stop_requested(w))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+int prefault_code_until(int stop_fd)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	(void)stop_fd;
+	return 0;
+#else
+	struct code_walk w = { .stop_fd = stop_fd, .since_look = CODE_PAGES_PER_LOOK - 1 };
+	struct sched_param sp = { 0 };
+	int policy = sched_getscheduler(0);
+	if (policy < 0 || sched_setscheduler(0, SCHED_IDLE, &sp) < 0)
+		return 0;
+	dl_iterate_phdr(read_object_pages, &w);
+	/* Back to the policy it had; leaving SCHED_IDLE needs no privilege
+	 * beyond RLIMIT_NICE's (sched(7)). */
+	if (sched_setscheduler(0, policy, &sp) < 0)
+		return -errno;
+	return w.stopped ? 0 : 1;
 #endif
 }

@@ -113,6 +113,14 @@ int main(int argc, char **argv)
 	if (parse(argc, argv, &cfg, &serve_fd, &await_fd, &check) < 0)
 		return 254;
 	if (await_fd >= 0 && !check) {
+		/* A spare waits with nothing else to do (spare_start in the
+		 * listener): its first request should find its code mapped. */
+		int r = prefault_code_until(await_fd);
+		if (r < 0) {
+			fprintf(stderr, PROG ": cannot restore the scheduling policy after prefaulting: %s\n",
+				strerror(-r));
+			return 254;
+		}
 		serve_fd = await_connection(await_fd);
 		if (serve_fd == -ENOENT)
 			return RKT_SPARE_UNUSED_EXIT;
