@@ -164,6 +164,67 @@ int dnsconf_from_msg(const struct ipc_msg *m, struct dnsconf *ret, struct rkt_er
 	return r;
 }
 
+/* A CNI "dns" field: absent, or an array of strings each passing ok. */
+static int cni_strv(const json_t *dns, const char *key, bool (*ok)(const char *), const char *what,
+		    const char *net, char ***ret, struct rkt_err *err)
+{
+	*ret = NULL;
+	json_t *a = json_object_get(dns, key);
+	if (!a || json_is_null(a))
+		return 0;
+	if (!json_is_array(a))
+		return rkt_error(err, EINVAL, "network \"%s\": its plugin's dns.%s is not an array", net,
+				 key);
+	if (json_array_size(a) == 0)
+		return 0;
+	size_t i, n = json_array_size(a);
+	json_t *e;
+	_cleanup_strv_ char **v = xcalloc(n + 1, sizeof *v);
+	json_array_foreach(a, i, e) {
+		const char *str = json_string_value(e);
+		if (!str || !ok(str))
+			return rkt_error(err, EINVAL, "network \"%s\": its plugin's dns.%s[%zu] %s%s%s is not %s",
+					 net, key, i, str ? "\"" : "", str ? str : "(not a string)",
+					 str ? "\"" : "", what);
+		v[i] = xstrdup(str);
+	}
+	*ret = TAKE_PTR(v);
+	return 0;
+}
+
+int dnsconf_from_cni(struct dnsconf *d, const json_t *dns, const char *net, struct rkt_err *err)
+{
+	char **ns = NULL, **search = NULL, **options = NULL;
+	int r;
+	if ((r = cni_strv(dns, "nameservers", dns_is_ip, "an IP address", net, &ns, err)) < 0 ||
+	    (r = cni_strv(dns, "search", dns_name_valid, "a DNS domain name", net, &search, err)) < 0 ||
+	    (r = cni_strv(dns, "options", dns_is_token, "a single resolv.conf option word", net, &options,
+			  err)) < 0) {
+		strv_free(ns);
+		strv_free(search);
+		return r;
+	}
+	json_t *dom = json_object_get(dns, "domain");
+	const char *domain = json_string_value(dom);
+	if (dom && (!domain || (*domain && !dns_name_valid(domain)))) {
+		strv_free(ns);
+		strv_free(search);
+		strv_free(options);
+		return rkt_error(err, EINVAL, "network \"%s\": its plugin's dns.domain %s%s%s is not a DNS domain name",
+				 net, domain ? "\"" : "", domain ? domain : "(not a string)", domain ? "\"" : "");
+	}
+	strv_free(d->nameservers);
+	strv_free(d->search);
+	strv_free(d->options);
+	free(d->domain);
+	d->nameservers = ns;
+	d->search = search;
+	d->options = options;
+	d->domain = domain && *domain ? xstrdup(domain) : NULL;
+	d->mode.resolv = DNS_MODE_STAGE0;
+	return 0;
+}
+
 void dnsconf_done(struct dnsconf *d)
 {
 	strv_free(d->nameservers);

@@ -6,6 +6,7 @@
  * helper's own pod dir and the stage1 is told --dns-conf-mode. */
 #pragma once
 #include <stdbool.h>
+#include <jansson.h>
 #include <stddef.h>
 
 #include "common/err.h"
@@ -27,6 +28,15 @@ struct dnsconf {
  * alone). One line naming the flag and value on refusal. */
 int dnsconf_from_msg(const struct ipc_msg *m, struct dnsconf *ret, struct rkt_err *err);
 void dnsconf_done(struct dnsconf *d);
+
+/* rkt's default when no --dns flag was given: the DNS a CNI plugin returned
+ * (the "dns" object of its ADD result, from network net) becomes the pod's
+ * resolv.conf, as stage0 would write it. Checked by the flags' rules
+ * (nameservers IP addresses, search and domain DNS names, options single
+ * words): the plugin runs as root but is not trusted to write the pod's
+ * files. An error names the network, the field and the value. Fills d's
+ * resolv part (stage0 mode); its hosts part stays. */
+int dnsconf_from_cni(struct dnsconf *d, const json_t *dns, const char *net, struct rkt_err *err);
 
 /* A name sethostname(2) and /etc/hosts accept: dot-separated labels of
  * letters, digits and '-' (not at a label's ends), 64 bytes at most. */

@@ -263,6 +263,23 @@ int net_result_ip4(const char *result, char ip[NET_IP_MAX], char mask[NET_IP_MAX
 	return rkt_error(err, EBADMSG, "CNI result has no IPv4 address");
 }
 
+json_t *net_result_dns(const char *result)
+{
+	json_auto_t *j = json_loads(result, 0, NULL);
+	json_t *dns = json_object_get(j, "dns");
+	json_t *ns = json_object_get(dns, "nameservers");
+	if (!json_is_object(dns) || !json_is_array(ns) || json_array_size(ns) == 0)
+		return NULL;
+	return json_incref(dns);
+}
+
+void net_dns_done(struct net_dns *d)
+{
+	json_decref(d->dns);
+	free(d->net);
+	*d = (struct net_dns){ 0 };
+}
+
 /* ---- forwarded ports (--port) ---- */
 
 void net_ports_free(struct net_port_fwd *v, size_t n)
@@ -969,9 +986,21 @@ static void setup_undo(const struct session_config *cfg, const char *uuid, int p
 	remove_pod_files(pod_dirfd, false);
 }
 
-int net_setup(const struct session_config *cfg, const char *uuid, int pod_dirfd,
-	      char *const *nets, char *netns_path, size_t netns_path_len, struct rkt_err *err)
+/* The first ADD result, in --net order, that names a nameserver. */
+static void first_dns(const struct net_entry *v, size_t done, struct net_dns *ret)
 {
+	*ret = (struct net_dns){ 0 };
+	for (size_t i = 0; i < done && !ret->dns; i++)
+		if (v[i].result && (ret->dns = net_result_dns(v[i].result)))
+			ret->net = xstrdup(v[i].name);
+}
+
+int net_setup(const struct session_config *cfg, const char *uuid, int pod_dirfd,
+	      char *const *nets, char *netns_path, size_t netns_path_len, struct net_dns *ret_dns,
+	      struct rkt_err *err)
+{
+	if (ret_dns)
+		*ret_dns = (struct net_dns){ 0 };
 	struct net_entry *v = NULL;
 	size_t n = 0;
 	struct net_port_fwd *fwd = NULL;
@@ -1010,10 +1039,13 @@ int net_setup(const struct session_config *cfg, const char *uuid, int pod_dirfd,
 		r = write_json_at(pod_dirfd, NET_INFO, info, err);
 	if (r == 0 && n_fwd)
 		r = portmap_add(cfg, uuid, pod_dirfd, path, portmap_net(v, n), fwd, n_fwd, err);
-	if (r < 0)
+	if (r < 0) {
 		setup_undo(cfg, uuid, pod_dirfd, path, v, n, done);
-	else
+	} else {
 		snprintf(netns_path, netns_path_len, "%s", path);
+		if (ret_dns)
+			first_dns(v, done, ret_dns);
+	}
 	json_decref(info);
 	net_ports_free(fwd, n_fwd);
 	entries_free(v, n);

@@ -70,8 +70,20 @@ int net_ports_check(int pod_dirfd, uid_t uid, struct rkt_err *err);
  * the chosen net. Needs CAP_SYS_ADMIN and CAP_NET_ADMIN (plugins inherit them
  * through exec as root: keep CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW in
  * the bounding set). Policy checks of the names are the caller's. */
+struct net_dns;
 int net_setup(const struct session_config *cfg, const char *uuid, int pod_dirfd,
-	      char *const *nets, char *netns_path, size_t netns_path_len, struct rkt_err *err);
+	      char *const *nets, char *netns_path, size_t netns_path_len, struct net_dns *ret_dns,
+	      struct rkt_err *err);
+
+/* What the pod's networks said about DNS (rkt: with no --dns flag, a CNI
+ * plugin's answer is the pod's resolv.conf): the "dns" object of the first
+ * ADD result, in --net order, that names a nameserver. net_setup fills it
+ * when asked (ret_dns not NULL); both NULL when no network did. */
+struct net_dns {
+	json_t *dns; /* a new reference */
+	char *net;   /* the network whose plugin returned it */
+};
+void net_dns_done(struct net_dns *d);
 
 /* Undoes net_setup for the pod at pod_dirfd: portmap DEL, CNI DEL for each
  * recorded net in reverse order (plugins from cfg->cni_path again), then
@@ -106,3 +118,7 @@ int net_spec_parse(const char *spec, char **ret_name, char **ret_args, struct rk
  * 0.1.0/0.2.0 ("ip4") or 0.3.0+ ("ips") format. */
 int net_result_ip4(const char *result, char ip[NET_IP_MAX], char mask[NET_IP_MAX],
 		   struct rkt_err *err);
+/* The "dns" object of a CNI ADD result (every spec version has the same
+ * one: nameservers, domain, search, options) when its "nameservers" is a
+ * non-empty array, else NULL. A new reference; its contents unchecked. */
+json_t *net_result_dns(const char *result);

@@ -619,8 +619,9 @@ static bool pod_overlay(int podfd)
 	return fstatat(podfd, "overlay-prepared", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
-static int run_prepared(struct conn *c, const struct run_req *q, struct rkt_err *err)
+static int run_prepared(struct conn *c, struct run_req *q, struct rkt_err *err)
 {
+	struct net_dns cni_dns = { 0 };
 	struct pod_hold h = { .pods_fd = -1, .podfd = -1 };
 	struct mounted mt = { 0 };
 	struct rkt_err e = { 0 };
@@ -634,7 +635,12 @@ static int run_prepared(struct conn *c, const struct run_req *q, struct rkt_err 
 	if (r >= 0) /* --private-users: the range prepare chose */
 		r = session_userns_read(h.podfd, &pu, &e);
 	if (r >= 0 && q->cni)
-		r = net_setup(c->cfg, h.uuid, h.podfd, q->nets, netns, sizeof netns, &e);
+		r = net_setup(c->cfg, h.uuid, h.podfd, q->nets, netns, sizeof netns, &cni_dns, &e);
+	/* No --dns flag: a plugin's DNS is the pod's resolv.conf (rkt's
+	 * default); --dns=none and --dns=host ignore it, other flags win. */
+	if (r >= 0 && cni_dns.dns && q->dns.mode.resolv == DNS_MODE_DEFAULT)
+		r = dnsconf_from_cni(&q->dns, cni_dns.dns, cni_dns.net, &e);
+	net_dns_done(&cni_dns);
 	if (r >= 0)
 		r = private_mount_ns(&e);
 	if (r >= 0)

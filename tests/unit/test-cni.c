@@ -158,6 +158,19 @@ static void test_result(void **state)
 	assert_string_equal(mask, "255.255.0.0");
 	assert_int_equal(net_result_ip4("{\"ips\":[]}", ip, mask, &err), -EBADMSG);
 	assert_int_equal(net_result_ip4("not json", ip, mask, &err), -EBADMSG);
+
+	/* The DNS part: only a "dns" naming a nameserver counts. */
+	json_t *dns = net_result_dns("{\"ips\":[],\"dns\":{\"nameservers\":[\"10.1.0.1\"],"
+				     "\"search\":[\"pods.example\"]}}");
+	assert_non_null(dns);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(dns, "search"), 0)),
+			    "pods.example");
+	json_decref(dns);
+	assert_null(net_result_dns("{\"ip4\":{\"ip\":\"172.16.28.2/24\"},\"dns\":{}}"));
+	assert_null(net_result_dns("{\"dns\":{\"nameservers\":[],\"search\":[\"a.example\"]}}"));
+	assert_null(net_result_dns("{\"dns\":{\"nameservers\":\"10.1.0.1\"}}"));
+	assert_null(net_result_dns("{\"dns\":[\"10.1.0.1\"]}"));
+	assert_null(net_result_dns("not json"));
 }
 
 static void write_text(const char *path, const char *text)
