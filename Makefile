@@ -202,7 +202,7 @@ $(TESTBIN)/net-driver: $(call objs,tests/fixtures/net-driver.c) $(NET_OBJ) $(LIB
 # line is "N passed, N failed, N skipped".
 check: deps
 	$(MAKE) VARIANT=asan programs unit-tests
-	$(MAKE) programs
+	$(MAKE) programs $(TESTBIN)/ipc-probe
 	$(MAKE) fuzz-build
 	RKT_RELEASE_BUILD=$(BUILDDIR) RKT_FUZZ_DIR=$(BUILDDIR)/fuzz FUZZ_SECONDS=10 tests/run-all.sh $(BUILDDIR)/asan
 

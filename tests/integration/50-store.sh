@@ -107,6 +107,11 @@ else
 	not_ok "a database file under cas/db"
 fi
 check "image list shows 4 images (big + 3)" [ "$(image_count)" -eq 4 ]
+# SQLITE_FCNTL_PERSIST_WAL (unpriv/store/store.c, keep_wal): without it the
+# last connection of every command would delete both, and the next one
+# create and chown them again.
+check "…and the database kept its -wal and -shm files after the command ended" \
+	bash -c '[ -f "$1-wal" ] && [ -f "$1-shm" ]' _ "$DB"
 check "4 blobs on disk" [ "$(blob_count)" -eq 4 ]
 bad=0
 while IFS= read -r b; do

@@ -83,18 +83,22 @@ check "…and the helper's log names the killed spare" \
 	grep -q "spare session pid $SP killed by signal 9 (Killed)" "$HLOG"
 
 # A session killed while it serves cannot log; the listener says it.
-wait_spares 1
-SP=$(spares)
-"$BUILD/tests/ipc-probe" --socket "$SOCK" --dir "$T/data" --local-config "$T/etc" \
-	--system-config "$T/sys" hold 3 6b1e0c3a-7f0e-4a8e-9d3c-2f1b5e6a7c80 >"$T/work/hold.out" 2>&1 &
-HOLD=$!
-sleep 1
-kill -USR1 "$SP"
-wait "$HOLD"
-check "a session killed mid-connection: its client is told the helper closed it" \
-	grep -q "closed the connection" "$T/work/hold.out"
-check "…and the helper's log names it and the signal" \
-	grep -q "rkt-privhelper: session pid $SP killed by signal 10 (User defined signal 1)" "$HLOG"
+if [ -x "$BUILD/tests/ipc-probe" ]; then
+	wait_spares 1
+	SP=$(spares)
+	"$BUILD/tests/ipc-probe" --socket "$SOCK" --dir "$T/data" --local-config "$T/etc" \
+		--system-config "$T/sys" hold 3 6b1e0c3a-7f0e-4a8e-9d3c-2f1b5e6a7c80 >"$T/work/hold.out" 2>&1 &
+	HOLD=$!
+	sleep 1
+	kill -USR1 "$SP"
+	wait "$HOLD"
+	check "a session killed mid-connection: its client is told the helper closed it" \
+		grep -q "closed the connection" "$T/work/hold.out"
+	check "…and the helper's log names it and the signal" \
+		grep -q "rkt-privhelper: session pid $SP killed by signal 10 (User defined signal 1)" "$HLOG"
+else
+	skip "a session killed mid-connection (ipc-probe not built in $BUILD)"
+fi
 
 # Unused for 10 s, the spare goes: an idle helper is the listener alone.
 wait_spares 1
