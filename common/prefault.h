@@ -15,10 +15,9 @@ void prefault_process(size_t heap_bytes, size_t stack_bytes);
  * serves does not pay first-touch costs in code it has not run yet: on a
  * paravirtualized MMU even a page already mapped traps on its first access
  * from a new process (about 4.5 us a page, measured). A few MiB take a few
- * ms, so this is for idle time: it runs at SCHED_IDLE, never delaying
- * anything else on the CPU, and it stops as soon as stop_fd is readable
- * (the work it waits for has come). Returns 1 when it read every page, 0
- * when it stopped early or could not lower its priority (nothing read), and
- * a negative errno when it could not restore its scheduling policy: the
- * caller then must not go on to serve anyone. */
+ * ms, so this is for idle time, and it stops as soon as stop_fd is
+ * readable (the work it waits for has come), looking every few pages. It
+ * runs at the caller's priority: at SCHED_IDLE a process whose work came
+ * while the CPUs were busy would be starved before it even noticed.
+ * Returns 1 when it read every page, 0 when it stopped early. */
 int prefault_code_until(int stop_fd);

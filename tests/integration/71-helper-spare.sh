@@ -53,8 +53,6 @@ else
 	check "…while it waited it read all of its code (the program and its libraries)" \
 		bash -c 'for i in $(seq 40); do '"$(declare -f code_mapped)"'; code_mapped "$1" && exit 0; sleep 0.05; done; exit 1' _ "$SP"
 fi
-check "…and it waits at the normal scheduling policy, not SCHED_IDLE" \
-	bash -c 'chrt -p "$1" | grep -q "policy: SCHED_OTHER"' _ "$SP"
 rc_of "the next pod runs in that spare" 0 "hello from a pod" rp "$M" $I run "$IMG/echo.aci"
 check "…which is gone (one connection each), and one new spare waits" \
 	bash -c '! kill -0 "$1" 2>/dev/null && [ "$(pgrep -P "$2" -f -- --await-fd=3 | wc -l)" -eq 1 ]' \
