@@ -110,4 +110,27 @@ SP=$(spares)
 stop_helper
 check "stopping the helper ends its spare" bash -c 'for i in $(seq 40); do kill -0 "$1" 2>/dev/null || exit 0; sleep 0.05; done; exit 1' _ "$SP"
 
+# A session that cannot be exec'd (the listener's vfork child reports the
+# exec's error): that connection is dropped and logged, the helper goes on.
+if [ -x "$BUILD/tests/ipc-probe" ]; then
+	mkdir -p "$T/bin2"
+	cp "$BUILD/bin/rkt-privhelper" "$BUILD/bin/rkt-privhelper-session" "$T/bin2/"
+	HELPER=$T/bin2/rkt-privhelper SOCK=$T/sock2 HLOG=$T/helper2.log start_helper --policy "$POL/policy.json"
+	probe2() { "$BUILD/tests/ipc-probe" --socket "$T/sock2" --dir "$T/data" --local-config "$T/etc" \
+		--system-config "$T/sys" hello-status 6b1e0c3a-7f0e-4a8e-9d3c-2f1b5e6a7c80; }
+	mv "$T/bin2/rkt-privhelper-session" "$T/bin2/session.moved"
+	OUT=$(probe2 2>&1)
+	check "no session binary: the client is told the helper closed the connection" \
+		grep -q 'closed the connection' <<<"$OUT"
+	check "…the helper's log names the binary and the error" \
+		grep -q "cannot start $T/bin2/rkt-privhelper-session: No such file or directory; connection dropped" "$T/helper2.log"
+	check "…and no child is left behind" bash -c '[ -z "$(pgrep -P "$1")" ]' _ "$HELPER_PID"
+	mv "$T/bin2/session.moved" "$T/bin2/rkt-privhelper-session"
+	OUT=$(probe2 2>&1)
+	check "the binary back: the next connection is served" grep -q 'no matches found' <<<"$OUT"
+	stop_helper
+else
+	skip "a session that cannot be exec'd (ipc-probe not built in $BUILD)"
+fi
+
 done_testing
