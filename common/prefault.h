@@ -18,6 +18,5 @@ void prefault_process(size_t heap_bytes, size_t stack_bytes);
  * ms, so this is for idle time, and it stops as soon as stop_fd is
  * readable (the work it waits for has come), looking every few pages. It
  * runs at the caller's priority: at SCHED_IDLE a process whose work came
- * while the CPUs were busy would be starved before it even noticed.
- * Returns 1 when it read every page, 0 when it stopped early. */
-int prefault_code_until(int stop_fd);
+ * while the CPUs were busy would be starved before it even noticed. */
+void prefault_code_until(int stop_fd);

@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 		/* A spare waits with nothing else to do (spare_start in the
 		 * listener, only when no session is live): its first request
 		 * should find its code mapped. At most ~3 ms of CPU, once. */
-		(void)prefault_code_until(await_fd);
+		prefault_code_until(await_fd);
 		serve_fd = await_connection(await_fd);
 		if (serve_fd == -ENOENT)
 			return RKT_SPARE_UNUSED_EXIT;
