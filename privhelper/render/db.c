@@ -3,14 +3,13 @@
  * renderer then hashes that blob and checks its manifest itself. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/beneath.h"
 #include "common/cleanup.h"
 #include "common/manifest.h"
 #include "common/util.h"
@@ -33,14 +32,11 @@ int rdb_open(int dirfd, const char *dir, sqlite3 **ret, struct rkt_err *err)
 	/* The DB's path is the helper's own --dir; the file must be a regular
 	 * file reached without a symlink (sqlite opens by name, so this check
 	 * and NOFOLLOW below keep it from being pointed elsewhere). */
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-					   RESOLVE_NO_MAGICLINKS };
-	int fd = (int)syscall(SYS_openat2, dirfd, DB_REL, &how, sizeof how);
+	int fd = open_beneath(dirfd, DB_REL, O_PATH, 0);
 	if (fd < 0) {
-		if (errno == ENOENT)
+		if (fd == -ENOENT)
 			return 0;
-		return rkt_error_errno(err, errno, "%s/%s", dir, DB_REL);
+		return rkt_error_errno(err, -fd, "%s/%s", dir, DB_REL);
 	}
 	struct stat st;
 	int r = fstat(fd, &st);

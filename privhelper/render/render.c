@@ -14,7 +14,6 @@
  * re-hashing (issue 4's perf goal): the tree ID is the hash of that list. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -22,11 +21,12 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/aci_archive.h"
+#include "common/beneath.h"
 #include "common/cleanup.h"
+#include "common/lockfile.h"
 #include "common/manifest.h"
 #include "common/signature.h"
 #include "common/util.h"
@@ -81,18 +81,6 @@ static void job_layers_free(struct job *j)
 }
 
 /* ---- files beneath the helper's own directories ----------------------- */
-
-/* Never leaves dirfd, never follows a symlink, whatever the store's group
- * put in the path (DESIGN §2 rule 2). */
-static int open_beneath(int dirfd, const char *rel, int flags, mode_t mode)
-{
-	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
-				.mode = (flags & O_CREAT) ? mode : 0,
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-					   RESOLVE_NO_MAGICLINKS };
-	int fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
-	return fd < 0 ? -errno : fd;
-}
 
 static char *blob_rel(const char *key, const char *suffix)
 {
@@ -497,19 +485,13 @@ static int render_new_tree(struct job *j, const char *id, bool all_signed, struc
 	return r;
 }
 
+/* `rkt image gc` removes a tree's lock file with the tree (common/lockfile.h). */
 static int lock_tree(struct job *j, const char *id, struct rkt_err *err)
 {
 	_cleanup_free_ char *name = xasprintf(".lock-%s", id);
-	int fd = open_beneath(j->treefd, name, O_RDWR | O_CREAT, 0600);
+	int fd = lockfile_lock(j->treefd, name, LOCK_EX, 0600);
 	if (fd < 0)
-		return rkt_error_errno(err, -fd, "%s/%s/%s", j->cfg->dir, TREE_DIR, name);
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR) {
-			int e = errno;
-			close(fd);
-			return rkt_error_errno(err, e, "locking %s/%s/%s", j->cfg->dir, TREE_DIR,
-					       name);
-		}
+		return rkt_error_errno(err, -fd, "locking %s/%s/%s", j->cfg->dir, TREE_DIR, name);
 	return fd;
 }
 

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -18,11 +17,11 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/beneath.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/manifest.h"
@@ -293,10 +292,7 @@ void net_ports_free(struct net_port_fwd *v, size_t n)
  * the way, so nothing in the pod can point the read elsewhere. */
 static int open_in_pod(int pod_dirfd, const char *rel)
 {
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	long fd = syscall(SYS_openat2, pod_dirfd, rel, &how, sizeof how);
-	return fd < 0 ? -errno : (int)fd;
+	return open_beneath(pod_dirfd, rel, O_RDONLY | O_NOFOLLOW, 0);
 }
 
 static int read_in_pod(int pod_dirfd, const char *rel, char **ret, size_t *ret_len,

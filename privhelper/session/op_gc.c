@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/lockfile.h"
 #include "common/podstate.h"
 #include "common/util.h"
 #include "ipc/ipc.h"
@@ -73,10 +74,11 @@ static int reply(struct gc *g, struct rkt_err *err)
 	return session_reply_errno(g->c, 0, g->out, err);
 }
 
-/* The valid pod UUIDs in pods/<dir>, read before anything is moved. */
-static char **list_dir(int pods_fd, const char *dir, bool (*keep)(const char *))
+/* The names in dfd/dir that keep accepts (pods/<state>: the valid pod
+ * UUIDs, read before anything is moved). */
+static char **list_dir(int dfd, const char *dir, bool (*keep)(const char *))
 {
-	int fd = openat(pods_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	DIR *d = fdopendir(fd);
@@ -94,6 +96,9 @@ static char **list_dir(int pods_fd, const char *dir, bool (*keep)(const char *))
 }
 
 static bool is_uuid(const char *s) { return pod_uuid_valid(s); }
+
+/* Not a temp file of the renderer's atomic writes (nor . and ..). */
+static bool is_visible(const char *s) { return s[0] != '.'; }
 
 /* The caller's own pods only, unless root. Returns the locked pod fd, or
  * -1 when the pod is someone else's, gone or held by another process. */
@@ -243,16 +248,6 @@ static bool granted(const struct conn *c)
 }
 
 /* Tree IDs go back in the answer's lines: plain printable names only. */
-static bool is_tree_name(const char *s)
-{
-	if (!*s || *s == '.' || strlen(s) > 255)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (*p <= ' ' || *p > '~')
-			return false;
-	return true;
-}
-
 static char *read_id(int dfd, const char *path)
 {
 	_cleanup_close_ int fd = openat(dfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -315,14 +310,16 @@ static bool is_dir_at(int dfd, const char *name)
 static int lock_tree(int tree_fd, const char *id)
 {
 	_cleanup_free_ char *name = xasprintf(".lock-%s", id);
-	int fd = openat(tree_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	int fd = lockfile_lock(tree_fd, name, LOCK_EX | LOCK_NB, 0600);
+	return fd < 0 ? -1 : fd;
+}
+
+/* The lock file of a tree that is gone, removed while lock_tree holds it
+ * (common/lockfile.h): tree/ keeps no file for every tree it ever had. */
+static void drop_tree_lock(int tree_fd, const char *id)
+{
+	_cleanup_free_ char *name = xasprintf(".lock-%s", id);
+	(void)lockfile_remove(tree_fd, name);
 }
 
 static void free_locks(int *locks, size_t n)
@@ -355,6 +352,7 @@ static void trees_batch(struct gc *g, int tree_fd, char **ids, size_t n)
 			continue;
 		}
 		out_line(g, IPC_LINE_STDERR, "removed treestore \"%s\"", ids[i]);
+		drop_tree_lock(tree_fd, ids[i]);
 	}
 	free_locks(locks, n);
 }
@@ -369,7 +367,7 @@ static char *unfinished_render_id(const char *name)
 	if (!dash || dash == name + 5 || !dash[1])
 		return NULL;
 	char *id = xstrndup(name + 5, (size_t)(dash - (name + 5)));
-	if (!is_tree_name(id)) {
+	if (!session_tree_id_valid(id)) {
 		free(id);
 		return NULL;
 	}
@@ -392,6 +390,61 @@ static void gc_unfinished_renders(struct gc *g, int tree_fd, char **tmps)
 				 tmps[i], strerror(-r));
 		else
 			out_line(g, IPC_LINE_STDERR, "removed the unfinished render \"%s\"", tmps[i]);
+		if (!is_dir_at(tree_fd, id))
+			drop_tree_lock(tree_fd, id);
+		close(lock);
+	}
+}
+
+/* The tree an entry of tree/by-image names (the renderer's fast path:
+ * "<tree id> <0|1>"); NULL when it names none. */
+static char *by_image_tree(int by_fd, const char *name)
+{
+	_cleanup_free_ char *line = read_id(by_fd, name);
+	return line && session_tree_id_valid(line) ? TAKE_PTR(line) : NULL;
+}
+
+/* Entries of tree/by-image whose tree is gone. Each is removed under its
+ * tree's lock, once the tree is seen missing with the lock held: a render
+ * of that tree holds the lock until the tree is whole, and writes the
+ * entry only after. A bad entry only ever cost the fast path. */
+static void gc_by_image(struct gc *g, int tree_fd)
+{
+	_cleanup_close_ int by_fd = openat(tree_fd, "by-image", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+								   O_CLOEXEC);
+	_cleanup_strv_ char **names = by_fd < 0 ? NULL : list_dir(by_fd, ".", is_visible);
+	for (size_t i = 0; names && names[i]; i++) {
+		_cleanup_free_ char *id = by_image_tree(by_fd, names[i]);
+		_cleanup_free_ char *marker = id ? xasprintf("%s/rendered", id) : NULL;
+		if (marker && faccessat(tree_fd, marker, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		int lock = id ? lock_tree(tree_fd, id) : -1;
+		if (id && lock < 0)
+			continue; /* a render of it is under way */
+		if (!marker || faccessat(tree_fd, marker, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (unlinkat(by_fd, names[i], 0) < 0 && errno != ENOENT)
+				out_line(g, IPC_LINE_FAILED, "unable to remove tree/by-image/%s: %s",
+					 names[i], strerror(errno));
+			if (id && !is_dir_at(tree_fd, id))
+				drop_tree_lock(tree_fd, id);
+		}
+		if (lock >= 0)
+			close(lock);
+	}
+}
+
+/* Lock files whose tree is gone and whose render is over: left by renders
+ * that failed, or by trees removed before lock files were collected. */
+static void gc_orphan_locks(int tree_fd, char **ids)
+{
+	for (size_t i = 0; ids && ids[i]; i++) {
+		if (is_dir_at(tree_fd, ids[i]))
+			continue;
+		int lock = lock_tree(tree_fd, ids[i]);
+		if (lock < 0)
+			continue;
+		if (!is_dir_at(tree_fd, ids[i]))
+			drop_tree_lock(tree_fd, ids[i]);
 		close(lock);
 	}
 }
@@ -424,21 +477,20 @@ static int gc_trees(struct gc *g, struct rkt_err *err)
 		rkt_error_errno(&e, errno, "cannot open %s", tree);
 		return session_reply_errno(c, e.code, e.msg, err);
 	}
-	/* One listing: rendered trees, and the temp dirs renders work in. */
-	_cleanup_strv_ char **names = NULL, **tmps = NULL;
+	/* One listing: rendered trees, the temp dirs renders work in, and the
+	 * trees' lock files. Anything else (by-image/ among them) is not a tree. */
+	_cleanup_strv_ char **names = NULL, **tmps = NULL, **locked = NULL;
 	{
 		DIR *d = fdopendir(dup(tree_fd));
 		struct dirent *de;
 		while (d && (de = readdir(d))) {
-			bool rendered = is_tree_name(de->d_name);
-			if (!rendered && strncmp(de->d_name, ".tmp-", 5) != 0)
-				continue;
-			if (!is_dir_at(tree_fd, de->d_name))
-				continue;
-			if (rendered)
-				names = strv_append(names, de->d_name);
-			else
-				tmps = strv_append(tmps, de->d_name);
+			const char *n = de->d_name;
+			if (str_has_prefix(n, ".lock-") && session_tree_id_valid(n + 6))
+				locked = strv_append(locked, n + 6);
+			else if (session_tree_id_valid(n) && is_dir_at(tree_fd, n))
+				names = strv_append(names, n);
+			else if (str_has_prefix(n, ".tmp-") && is_dir_at(tree_fd, n))
+				tmps = strv_append(tmps, n);
 		}
 		if (d)
 			closedir(d);
@@ -447,6 +499,8 @@ static int gc_trees(struct gc *g, struct rkt_err *err)
 	for (size_t i = 0; i < n; i += TREE_BATCH)
 		trees_batch(g, tree_fd, names + i, n - i < TREE_BATCH ? n - i : TREE_BATCH);
 	gc_unfinished_renders(g, tree_fd, tmps);
+	gc_by_image(g, tree_fd);
+	gc_orphan_locks(tree_fd, locked);
 	return reply(g, err);
 }
 

@@ -12,16 +12,15 @@
 #include <jansson.h>
 #include <limits.h>
 #include <linux/capability.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/beneath.h"
 #include "common/cleanup.h"
 #include "common/manifest.h"
 #include "common/podstate.h"
@@ -49,6 +48,7 @@ struct prepare {
 	uint64_t memory;
 	int64_t cpu_milli;
 	char (*tree_ids)[TREE_ID_MAX]; /* per app */
+	int *tree_holds;	       /* per app: its tree's lock, held until the pod records it */
 	bool all_signed;
 	/* PREPARE_REQ's pod outlives a crash; RUN_REQ's runs at once and is
 	 * garbage after one, so its files and moves skip the fsyncs. */
@@ -60,23 +60,17 @@ struct prepare {
 
 static void prepare_done(struct prepare *p)
 {
+	/* The pod records its trees by now, or it was never made. */
+	for (size_t i = 0; p->tree_holds && i < p->pm->n_apps; i++)
+		if (p->tree_holds[i] >= 0)
+			close(p->tree_holds[i]);
+	free(p->tree_holds);
 	pod_manifest_free(p->pm);
 	strv_free(p->insecure_list);
 	strv_free(p->host_volumes);
 	free(p->tree_ids);
 	if (p->dirfd >= 0)
 		close(p->dirfd);
-}
-
-static int open_beneath(int dfd, const char *path, int flags, mode_t mode)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
-		.mode = (flags & O_CREAT) ? mode : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof how);
-	return fd < 0 ? -errno : fd;
 }
 
 static bool is_store_key(const char *s)
@@ -103,7 +97,7 @@ static int check_images(struct prepare *p, struct rkt_err *err)
 					 a->name, a->image_id ? a->image_id : "");
 		char rel[128];
 		snprintf(rel, sizeof rel, "cas/blob/sha512/%.2s/%s", a->image_id + 7, a->image_id);
-		int fd = open_beneath(p->dirfd, rel, O_PATH, 0);
+		int fd = open_beneath(p->dirfd, rel, O_PATH | O_NOFOLLOW, 0);
 		struct stat st;
 		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
 			close(fd);
@@ -289,6 +283,9 @@ static int render_images(struct prepare *p, struct rkt_err *err)
 	/* Policy has passed: "image" was either not asked for or allowed. */
 	bool allow_unsigned = p->insecure & IPC_INSECURE_IMAGE;
 	p->tree_ids = xcalloc(p->pm->n_apps, sizeof *p->tree_ids);
+	p->tree_holds = xcalloc(p->pm->n_apps, sizeof *p->tree_holds);
+	for (size_t i = 0; i < p->pm->n_apps; i++)
+		p->tree_holds[i] = -1;
 	p->all_signed = true;
 	for (size_t i = 0; i < p->pm->n_apps; i++) {
 		size_t j;
@@ -301,7 +298,7 @@ static int render_images(struct prepare *p, struct rkt_err *err)
 		}
 		bool is_signed = false;
 		int r = session_render_image(p->c, p->pm->apps[i].image_id, allow_unsigned, p->tree_ids[i],
-					     &is_signed, err);
+					     &is_signed, &p->tree_holds[i], err);
 		if (r < 0)
 			return r;
 		p->all_signed &= is_signed;

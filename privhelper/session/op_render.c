@@ -40,7 +40,7 @@ int op_render(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 		return session_reply_errno(c, rerr.code ? rerr.code : EPERM, rerr.msg, err);
 	char tree[TREE_ID_MAX];
 	bool is_signed = false;
-	if (session_render_image(c, id, false, tree, &is_signed, &rerr) < 0)
+	if (session_render_image(c, id, false, tree, &is_signed, NULL, &rerr) < 0)
 		return session_reply_errno(c, rerr.code ? rerr.code : EIO, rerr.msg, err);
 	char msg[TREE_ID_MAX + 8];
 	snprintf(msg, sizeof msg, "tree=%s", tree);

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -26,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/beneath.h"
 #include "common/cleanup.h"
 #include "common/podstate.h"
 #include "common/util.h"
@@ -34,16 +34,6 @@
 #define UNMOUNT_PASSES 32
 #define STAGE1_GC_TIMEOUT_MS 15000
 #define STAGE1_GC_OUTPUT_MAX 512
-
-static int open_beneath(int dfd, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof how);
-	return fd < 0 ? -errno : fd;
-}
 
 int podgc_open_pods(const struct session_config *cfg, int *ret_fd, struct rkt_err *err)
 {
@@ -61,7 +51,7 @@ int podgc_open_pod(int pods_fd, const char *state_dir, const char *uuid)
 		return -EINVAL;
 	char rel[64];
 	snprintf(rel, sizeof rel, "%s/%s", state_dir, uuid);
-	return open_beneath(pods_fd, rel, O_RDONLY | O_DIRECTORY);
+	return open_beneath(pods_fd, rel, O_RDONLY | O_DIRECTORY, 0);
 }
 
 int podgc_owner(int pod_fd, const char *uuid, uid_t *ret, struct rkt_err *err)
@@ -123,8 +113,8 @@ int podgc_lock(int pod_fd)
 static int move(int pods_fd, const char *from, const char *to, const char *uuid, bool sync,
 		struct rkt_err *err)
 {
-	_cleanup_close_ int ffd = open_beneath(pods_fd, from, O_RDONLY | O_DIRECTORY);
-	_cleanup_close_ int tfd = open_beneath(pods_fd, to, O_RDONLY | O_DIRECTORY);
+	_cleanup_close_ int ffd = open_beneath(pods_fd, from, O_RDONLY | O_DIRECTORY, 0);
+	_cleanup_close_ int tfd = open_beneath(pods_fd, to, O_RDONLY | O_DIRECTORY, 0);
 	if (ffd < 0 || tfd < 0)
 		return rkt_error_errno(err, -(ffd < 0 ? ffd : tfd), "cannot open pods/%s",
 				       ffd < 0 ? from : to);
@@ -190,7 +180,7 @@ static int unmount_beneath(int pod_fd, const char *path, const char *mp)
 	const char *rel = mp + strlen(path);
 	while (*rel == '/')
 		rel++;
-	_cleanup_close_ int fd = open_beneath(pod_fd, *rel ? rel : ".", O_PATH);
+	_cleanup_close_ int fd = open_beneath(pod_fd, *rel ? rel : ".", O_PATH, 0);
 	if (fd < 0)
 		return fd;
 	char proc[64];
@@ -569,7 +559,7 @@ int podgc_delete(const struct session_config *cfg, int pods_fd, const char *stat
 		 const char *uuid, struct rkt_err *warn, struct rkt_err *err)
 {
 	_cleanup_free_ char *rel = xasprintf("%s/%s", state_dir, uuid);
-	_cleanup_close_ int pfd = open_beneath(pods_fd, rel, O_RDONLY | O_DIRECTORY);
+	_cleanup_close_ int pfd = open_beneath(pods_fd, rel, O_RDONLY | O_DIRECTORY, 0);
 	/* A pod whose session died keeps its netns and CNI leases: undo them
 	 * first (a pod without networking has nothing to undo). */
 	if (pfd >= 0) {
@@ -591,7 +581,7 @@ int podgc_delete(const struct session_config *cfg, int pods_fd, const char *stat
 	int r = unmount_pod(pods_fd, state_dir, uuid, err);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int sfd = open_beneath(pods_fd, state_dir, O_RDONLY | O_DIRECTORY);
+	_cleanup_close_ int sfd = open_beneath(pods_fd, state_dir, O_RDONLY | O_DIRECTORY, 0);
 	if (sfd < 0)
 		return rkt_error_errno(err, -sfd, "cannot open pods/%s", state_dir);
 	r = podgc_remove_tree(sfd, uuid, err);

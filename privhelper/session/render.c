@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/appc.h"
 #include "common/cleanup.h"
+#include "common/lockfile.h"
 #include "common/util.h"
 #include "privhelper/session/session.h"
 
@@ -213,11 +215,15 @@ static bool cached_tree(struct conn *c, const char *key, bool allow_unsigned, ch
 	return true;
 }
 
-int session_render_image(struct conn *c, const char *key, bool allow_unsigned,
-			 char *ret_tree_id, bool *ret_signed, struct rkt_err *err)
+bool session_tree_id_valid(const char *s)
 {
-	if (!key || !is_key(key, strlen(key)))
-		return rkt_error(err, EINVAL, "invalid image ID \"%s\"", key ? key : "");
+	size_t pl = strlen(TREE_ID_PREFIX);
+	return strlen(s) == pl + 64 && strncmp(s, TREE_ID_PREFIX, pl) == 0 && hex_run(s + pl, 64);
+}
+
+static int render_once(struct conn *c, const char *key, bool allow_unsigned, char *ret_tree_id,
+		       bool *ret_signed, struct rkt_err *err)
+{
 	if (cached_tree(c, key, allow_unsigned, ret_tree_id, ret_signed))
 		return 0;
 	_cleanup_free_ char *path = find_renderer();
@@ -271,4 +277,45 @@ int session_render_image(struct conn *c, const char *key, bool allow_unsigned,
 		return rkt_error(err, EPROTO, RENDER_PROG ": answer longer than %u bytes",
 				 RENDER_OUT_MAX);
 	return parse_output(obuf, key, ret_tree_id, ret_signed, err);
+}
+
+/* Holds the tree's lock shared; -EAGAIN when, once locked, the tree is
+ * gone: `rkt image gc` took it between its render and this lock. */
+static int hold_tree(struct conn *c, const char *tree_id, int *ret_fd, struct rkt_err *err)
+{
+	_cleanup_free_ char *tree = xasprintf("%s/tree", c->cfg->dir);
+	_cleanup_close_ int tfd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tfd < 0)
+		return rkt_error_errno(err, errno, "opening %s", tree);
+	_cleanup_free_ char *name = xasprintf(".lock-%s", tree_id);
+	int fd = lockfile_lock(tfd, name, LOCK_SH, 0600);
+	if (fd < 0)
+		return rkt_error_errno(err, -fd, "locking %s/%s", tree, name);
+	_cleanup_free_ char *marker = xasprintf("%s/rendered", tree_id);
+	if (faccessat(tfd, marker, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+		close(fd);
+		return -EAGAIN;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int session_render_image(struct conn *c, const char *key, bool allow_unsigned,
+			 char *ret_tree_id, bool *ret_signed, int *ret_hold_fd,
+			 struct rkt_err *err)
+{
+	if (!key || !is_key(key, strlen(key)))
+		return rkt_error(err, EINVAL, "invalid image ID \"%s\"", key ? key : "");
+	/* A collection can only win once per render (it needs the tree
+	 * unlocked and unreferenced); three in a row is something else. */
+	for (int round = 0; round < 3; round++) {
+		int r = render_once(c, key, allow_unsigned, ret_tree_id, ret_signed, err);
+		if (r < 0 || !ret_hold_fd)
+			return r;
+		r = hold_tree(c, ret_tree_id, ret_hold_fd, err);
+		if (r != -EAGAIN)
+			return r;
+	}
+	return rkt_error(err, EAGAIN, "the tree %s of image %s was removed (rkt image gc) each time it was rendered",
+			 ret_tree_id, key);
 }

@@ -90,9 +90,18 @@ int session_prepare_pod(struct conn *c, struct ipc_msg *m, char *uuid, struct rk
  * CAP_CHOWN, CAP_FOWNER, CAP_FSETID and CAP_DAC_OVERRIDE from the bounding
  * set: call it before session_keep_caps drops them. Errors: -EPERM unsigned
  * or signature refused, -EBADMSG store modified after fetch, -ENOENT not in
- * the store, with the renderer's message. */
+ * the store, with the renderer's message.
+ * With ret_hold_fd, it also gets the tree's lock (tree/.lock-<id>), held
+ * shared, taken once the tree is rendered: `rkt image gc` locks a tree
+ * exclusively before it reads what pods reference, so a tree held from
+ * its render until the pod records it (appsinfo/<app>/treeStoreID) is
+ * never collected in between; a tree collected before the lock was taken
+ * is rendered again. */
 int session_render_image(struct conn *c, const char *key, bool allow_unsigned,
-			 char *ret_tree_id, bool *ret_signed, struct rkt_err *err);
+			 char *ret_tree_id, bool *ret_signed, int *ret_hold_fd,
+			 struct rkt_err *err);
+/* A tree ID as the renderer makes them: "deps-sha512-" + 64 hex. */
+bool session_tree_id_valid(const char *s);
 
 /* caps.c: before serving, nothing effective (permitted kept); an operation
  * then keeps exactly caps (CAP_* numbers) and loses the rest for good,

@@ -113,11 +113,15 @@ expect_ok "image rm by name localhost/img/one" rkt_as "$M" image rm localhost/im
 check "…says successfully removed" like 'successfully removed' "$OUT$ERR"
 check "…one image left" [ "$(image_count)" -eq 1 ]
 check "…its blob is gone" [ ! -e "$T/data/cas/blob/sha512/${KEY1:7:2}/$KEY1" ]
+check "…and its lock file (cas/locks/<key>)" [ ! -e "$T/data/cas/locks/$KEY1" ]
 expect_ok "image rm by ID prefix" rkt_as "$M" image rm "${KEY2:0:20}"
 check "…store empty (list and blobs)" bash -c "[ \$(find '$T/data/cas/blob' -type f | wc -l) -eq 0 ]"
 check "…image list empty" [ "$(image_count)" -eq 0 ]
+check "…no lock file left in cas/locks" [ -z "$(ls -A "$T/data/cas/locks")" ]
 OUT=$(rkt_as "$M" image rm localhost/img/none 2>&1)
 check "image rm of an unknown name names it" like 'localhost/img/none' "$OUT"
+expect_fail "image rm of an unknown full ID fails" 254 'sha512-0+' rkt_as "$M" image rm "sha512-$(printf '0%.0s' $(seq 64))"
+check "…and leaves no lock file for it" [ -z "$(ls -A "$T/data/cas/locks")" ]
 
 # Removing an image the member did not fetch (root did).
 expect_ok "root fetches one.aci" rkt_as root --insecure-options=image fetch "$F/one.aci"

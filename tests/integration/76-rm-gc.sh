@@ -43,25 +43,35 @@ empty_dir() { [ -z "$(ls -A "$PODS/$1")" ]; }
 
 HOLDERS=()
 stop_all() {
-	local p
-	for p in "${HOLDERS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	HOLDERS=()
+	release
 	stop_helper
 	for m in $(awk -v t="$T" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
 		umount -l "$m" 2>/dev/null
 	done
 }
 trap 'stop_all; cleanup_tree' EXIT
-# hold PATH: a background process holds a flock on PATH (rkt's running pod).
+# hold PATH [-x]: a background process holds a flock on PATH, shared (rkt's
+# running pod, a prepare keeping its tree) or with -x exclusive (a render).
 hold() {
-	(exec 9<"$1" && flock -s 9 && exec sleep 600) &
+	local mode=${2:--s} test=-x
+	[ "$mode" = -x ] && test=-s
+	(exec 9<"$1" && flock "$mode" 9 && exec sleep 600) &
+	HOLDER=$!
 	HOLDERS+=($!)
 	local i
 	for i in $(seq 50); do
-		flock -n -x "$1" true 2>/dev/null || return 0
+		flock -n "$test" "$1" true 2>/dev/null || return 0
 		sleep 0.05
 	done
 	return 1
+}
+# release [PID...]: those holders (default: all) let go.
+release() {
+	local p left=() all=("$@")
+	[ $# -eq 0 ] && all=("${HOLDERS[@]}")
+	for p in "${all[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	for p in "${HOLDERS[@]}"; do [[ " ${all[*]} " == *" $p "* ]] || left+=("$p"); done
+	HOLDERS=("${left[@]}")
 }
 R() { rkt_as root --privhelper-socket="$SOCK" "$@"; }
 MR() { rkt_as "$M" --privhelper-socket="$SOCK" "$@"; }
@@ -210,6 +220,17 @@ hold "$TREE/.lock-$T_BUSY"
 T_KILLED=deps-sha512-$(printf 'd%.0s' $(seq 64))
 mkdir -p "$TREE/.tmp-$T_KILLED-0123456789abcdef/rootfs/bin" "$TREE/.tmp-$T_BUSY-fedcba9876543210/rootfs"
 echo x >"$TREE/.tmp-$T_KILLED-0123456789abcdef/rootfs/bin/sh"
+# Lock files (tree/.lock-<id>) go with their trees, and so does the lock of
+# a tree that is long gone; the renderer's fast path (tree/by-image/<image>:
+# "<tree> <signed>") loses entries whose tree is gone, and is no tree itself.
+T_GONE=deps-sha512-$(printf 'e%.0s' $(seq 64))
+touch "$TREE/.lock-$T_OLD" "$TREE/.lock-$T_GONE"
+mkdir -p "$TREE/by-image"
+IMG_A=sha512-$(printf '1%.0s' $(seq 64)) IMG_B=sha512-$(printf '2%.0s' $(seq 64))
+IMG_C=sha512-$(printf '3%.0s' $(seq 64))
+echo "$T_OLD 1" >"$TREE/by-image/$IMG_A"
+echo "$T_USED 1" >"$TREE/by-image/$IMG_B"
+echo "not a tree" >"$TREE/by-image/$IMG_C"
 
 expect_ok "image gc as a member (not granted trees by the policy)" rkt_as "$M" --privhelper-socket="$SOCK" image gc
 check "…warns that trees were not collected, and keeps them" \
@@ -225,6 +246,13 @@ check "…removes what a killed render left, saying so" \
 		printf "%s" "$3" | grep -q "removed the unfinished render \".tmp-$2-0123456789abcdef\""' \
 	_ "$TREE" "$T_KILLED" "$ERR"
 check "…keeps the temp dir of a render that holds its lock" [ -d "$TREE/.tmp-$T_BUSY-fedcba9876543210/rootfs" ]
+check "…removes the lock files of the trees it removed and of a tree long gone" \
+	bash -c '! ls -A "$1" | grep -qE "^\.lock-($2|$3|$4)\$"' _ "$TREE" "$T_OLD" "$T_KILLED" "$T_GONE"
+check "…keeps the lock a render holds" [ -e "$TREE/.lock-$T_BUSY" ]
+check "…removes the fast-path entries of a removed tree and a bad one" \
+	bash -c '[ ! -e "$1/by-image/$2" ] && [ ! -e "$1/by-image/$3" ]' _ "$TREE" "$IMG_A" "$IMG_C"
+check "…keeps the entry of a kept tree, and by-image/ is no tree" \
+	bash -c '[ -f "$1/by-image/$2" ] && ! printf "%s" "$3" | grep -q by-image' _ "$TREE" "$IMG_B" "$ERR"
 check "…the symlinks' target is untouched" [ -s /etc/passwd ]
 
 # End to end with rkt prepare (when this build's prepare works): the pod's
@@ -237,7 +265,20 @@ if [ -n "$E2E" ] && [ -d "$PODS/prepared/$E2E" ]; then
 	TID=$(cat "$PODS/prepared/$E2E"/appsinfo/*/treeStoreID)
 	expect_ok "image gc with a prepared pod (rkt prepare)" R image gc
 	check "…keeps the tree the pod records" bash -c '[ -n "$2" ] && [ -f "$1/$2/rendered" ]' _ "$TREE" "$TID"
-	expect_ok "rm of the prepared pod" R rm "$E2E"
+	# A prepare holds its tree's lock (shared) until its pod records the
+	# tree, so image gc cannot take the tree in between; while a render
+	# holds it (exclusive), a prepare of the same image waits.
+	hold "$TREE/.lock-$TID" -x
+	R --insecure-options=image prepare "$T/work/img/e2e.aci" >"$T/work/prep2.out" 2>&1 &
+	PREP2=$!
+	sleep 1
+	check "…a prepare of the image waits while its tree's lock is held" kill -0 "$PREP2"
+	release "$HOLDER"
+	check "…and goes on once it is released" wait "$PREP2"
+	E2E2=$(tail -1 "$T/work/prep2.out")
+	check "…its pod records the same tree" \
+		bash -c '[ "$(cat "$1/prepared/$2"/appsinfo/*/treeStoreID)" = "$3" ]' _ "$PODS" "$E2E2" "$TID"
+	expect_ok "rm of the prepared pods" R rm "$E2E" "$E2E2"
 	expect_ok "image gc after rm" R image gc
 	check "…removes the pod's tree" bash -c '[ ! -e "$1/$2" ] && printf "%s" "$3" | grep -q "removed treestore \"$2\""' _ "$TREE" "$TID" "$ERR"
 else

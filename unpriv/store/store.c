@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/lockfile.h"
 #include "common/util.h"
 
 #define STORE_SCHEMA_VERSION 1
@@ -215,27 +216,21 @@ static int flock_retry(int fd, int op)
 	return 0;
 }
 
-/* Per-key lock file; readers that cannot create it fall back to an
- * existing file, and a store without cas/locks has nothing to protect. */
+/* Per-key lock file, removed with its image (common/lockfile.h); readers
+ * that cannot create it fall back to an existing file, and a store without
+ * cas/locks (or a reader that may not create the file) has nothing to
+ * protect. */
 static int lock_key(struct store *s, const char *key, int op, int *ret, struct rkt_err *err)
 {
 	*ret = -1;
 	if (s->locksfd < 0)
 		return 0;
-	int fd = openat(s->locksfd, key, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660);
-	if (fd < 0 && (errno == EACCES || errno == EROFS))
-		fd = openat(s->locksfd, key, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = lockfile_lock(s->locksfd, key, op, 0660);
+	if (fd == -ENOENT && (op & LOCK_SH))
+		return 0;
 	if (fd < 0) {
-		if (errno == ENOENT && (op & LOCK_SH))
-			return 0;
 		_cleanup_free_ char *rel = xasprintf("cas/locks/%s", key);
-		return path_error(err, errno, s->dir, rel, "opening lock");
-	}
-	int r = flock_retry(fd, op);
-	if (r < 0) {
-		close(fd);
-		_cleanup_free_ char *rel = xasprintf("cas/locks/%s", key);
-		return path_error(err, -r, s->dir, rel, "locking");
+		return path_error(err, -fd, s->dir, rel, "locking");
 	}
 	*ret = fd;
 	return 0;
@@ -963,19 +958,11 @@ static int remove_side_files(struct store *s, int shard_fd, const char *key, str
 	return 0;
 }
 
-int store_remove_image(struct store *s, const char *key, struct rkt_err *err)
+/* store_remove_image under the key's exclusive lock. */
+static int remove_image_locked(struct store *s, const char *key, struct rkt_err *err)
 {
-	int r = require_writable(s, err);
-	if (r < 0)
-		return r;
-	if (!key_valid(key))
-		return rkt_error(err, EINVAL, "invalid image key \"%s\"", key ? key : "");
-	_cleanup_close_ int lock_fd = -1;
-	r = lock_key(s, key, LOCK_EX, &lock_fd, err);
-	if (r < 0)
-		return r;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	r = prepare(s, "DELETE FROM aciinfo WHERE blobkey = ?1", &st, err);
+	int r = prepare(s, "DELETE FROM aciinfo WHERE blobkey = ?1", &st, err);
 	if (r < 0)
 		return r;
 	bind_text(st, 1, key);
@@ -1007,6 +994,25 @@ int store_remove_image(struct store *s, const char *key, struct rkt_err *err)
 	if (!changes && !had_blob)
 		return rkt_error(err, ENOENT, "no image with ID \"%s\" in the store", key);
 	return 0;
+}
+
+int store_remove_image(struct store *s, const char *key, struct rkt_err *err)
+{
+	int r = require_writable(s, err);
+	if (r < 0)
+		return r;
+	if (!key_valid(key))
+		return rkt_error(err, EINVAL, "invalid image key \"%s\"", key ? key : "");
+	_cleanup_close_ int lock_fd = -1;
+	r = lock_key(s, key, LOCK_EX, &lock_fd, err);
+	if (r < 0)
+		return r;
+	r = remove_image_locked(s, key, err);
+	/* The image is gone (or never was): its lock file goes too, while it
+	 * is still held (common/lockfile.h). */
+	if ((r == 0 || r == -ENOENT) && lock_fd >= 0)
+		(void)lockfile_remove(s->locksfd, key);
+	return r;
 }
 
 int store_open_blob(struct store *s, const char *key, int *ret_fd, int *ret_lock_fd,
