@@ -247,7 +247,7 @@ static bool granted(const struct conn *c)
 	return false;
 }
 
-/* Tree IDs go back in the answer's lines: plain printable names only. */
+/* The first word of a small regular file (a treeStoreID, a by-image entry). */
 static char *read_id(int dfd, const char *path)
 {
 	_cleanup_close_ int fd = openat(dfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
