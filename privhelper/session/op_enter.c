@@ -230,6 +230,8 @@ int op_enter(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 	for (int i = 0; i < 3; i++)
 		ch.stdio[i] = m->fds[i];
 	struct rkt_err e = { 0 };
+	if (session_check_stdio(c, ch.stdio, "enter", &e) < 0)
+		return session_reply_errno(c, e.code, e.msg, err);
 	_cleanup_close_ int pods_fd = -1;
 	char uuid[POD_UUID_LEN + 1] = "";
 	enum pod_state st;

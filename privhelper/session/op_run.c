@@ -783,7 +783,7 @@ int op_run_prepared(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 	int r;
 	if (q.stdio[0] < 0 || q.stdio[1] < 0 || q.stdio[2] < 0)
 		r = rkt_error(err, EBADMSG, "RUN_PREPARED_REQ without its three stdio fds");
-	else if (parse_nets(m, &q, &net, &e) < 0 || parse_pod_conf(m, &q, &e) < 0)
+	else if (session_check_stdio(c, q.stdio, "run-prepared", &e) < 0 || parse_nets(m, &q, &net, &e) < 0 || parse_pod_conf(m, &q, &e) < 0)
 		r = session_reply_errno(c, e.code, e.msg, err);
 	else
 		r = run_prepared(c, &q, err);
@@ -809,7 +809,7 @@ int op_run(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 		r = rkt_error(err, EBADMSG, "RUN_REQ without its three stdio fds");
 		goto out;
 	}
-	if (parse_nets(m, &q, &net, &e) < 0 || parse_pod_conf(m, &q, &e) < 0) {
+	if (session_check_stdio(c, q.stdio, "run", &e) < 0 || parse_nets(m, &q, &net, &e) < 0 || parse_pod_conf(m, &q, &e) < 0) {
 		r = session_reply_errno(c, e.code, e.msg, err);
 		goto out;
 	}

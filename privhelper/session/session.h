@@ -50,6 +50,14 @@ struct conn {
 int session_reply(struct conn *c, struct ipc_msg *m, struct rkt_err *err);
 /* A GENERIC_ANS: errno (0 = done) and one line for the user. */
 int session_reply_errno(struct conn *c, int errnum, const char *msg, struct rkt_err *err);
+
+/* stdio.c: whether fds (0-2 to be) may become stdio of a pod or an enter
+ * command: from a caller that is not root, no O_PATH fd, directory,
+ * foreign file or device, since a root process in the pod can reopen them
+ * through /proc/self/fd with root's rights. 0, or -EPERM and refusal
+ * naming op, the stream and the uid. */
+int session_check_stdio(const struct conn *c, const int fds[3], const char *op,
+			struct rkt_err *refusal);
 /* Runs the operation of one request (after HELLO): answers it, or returns
  * a negative errno for a protocol violation that ends the connection. */
 int session_dispatch(struct conn *c, struct ipc_msg *m, struct rkt_err *err);

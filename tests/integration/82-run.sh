@@ -74,6 +74,22 @@ expect_fail "run-prepared on a pod that is not prepared" 254 "pod \"$UP\" is not
 
 # ---- members ------------------------------------------------------------------
 rc_of "a member granted by the policy runs a pod" 0 "hello from a pod" rp "$M" $I run "$IMG/echo.aci"
+# The pod's root could reopen its stdio through /proc/self/fd with root's
+# rights: a member hands over only stdio it may use anyway.
+run_stdout_to() { local f=$1; shift; "$@" >"$f"; }
+# (a directory can only be opened for reading: 1< makes it stdout)
+run_stdout_dir() { local d=$1; shift; "$@" 1<"$d"; }
+run_stdin_from() { local f=$1; shift; "$@" <"$f"; }
+expect_fail "a member's pod with a directory as stdout is refused, naming it" 254 \
+	"run: the stdout handed to the helper is a directory; a pod's stdio from uid $(id -u "$M") must be" \
+	run_stdout_dir / rp "$M" $I run "$IMG/echo.aci"
+expect_fail "…and with a root-owned file as stdin" 254 "the stdin handed to the helper is a file the caller does not own" \
+	run_stdin_from /etc/hostname rp "$M" $I run "$IMG/echo.aci"
+touch "$T/member-out" && chown "$M" "$T/member-out"
+expect_ok "…a file the member owns is fine" run_stdout_to "$T/member-out" rp "$M" $I run "$IMG/echo.aci"
+check "…and gets the app's output" [ "$(cat "$T/member-out")" = "hello from a pod" ]
+rc_of "root may hand over any file" 0 "" run_stdout_to "$T/root-out" rp root $I run "$IMG/echo.aci"
+check "…and its pod writes to it" [ "$(cat "$T/root-out")" = "hello from a pod" ]
 expect_ok "root prepares a pod" rp root $I prepare --quiet "$IMG/echo.aci"
 UR=$OUT
 expect_fail "a member cannot run-prepared root's prepared pod" 254 "denied|not the owner|owner" \

@@ -158,6 +158,9 @@ check "…no host processes (no rkt-privhelper)" bash -c '! grep -q rkt-privhelp
 enter_stdin() { echo from-stdin | rp "$M" enter "$U4" /bin/cat; }
 expect_ok "enter passes stdin through" enter_stdin
 check "…it comes back on stdout" [ "$OUT" = from-stdin ]
+enter_stdin_dir() { rp "$M" enter "$U4" /bin/cat </; }
+expect_fail "enter with a directory as stdin is refused, naming it" 254 "enter: the stdin handed to the helper is a directory" \
+	enter_stdin_dir
 rp "$M" enter "$U4" /bin/sh -c 'exit 7' >/dev/null 2>&1
 check "enter exits with the command's status" [ $? -eq 7 ]
 expect_fail "an unknown app name is refused" 254 "has no app named \"nope\"" \

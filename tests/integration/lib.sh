@@ -149,11 +149,20 @@ sha512_key() { echo "sha512-$(sha512sum "$1" | cut -c1-64)"; }
 # like PATTERN TEXT: grep -E on a string.
 like() { printf '%s' "$2" | grep -qE -- "$1"; }
 # expect_ok DESCRIPTION CMD...: CMD exits 0; its stdout is in $OUT, stderr in $ERR.
+# stderr_to FILE CMD...: CMD's stderr through a pipe into FILE (written by
+# this shell), its stdout and exit status as CMD's.
+stderr_to() {
+	local f=$1
+	shift
+	{ "$@" 2>&1 1>&3 3>&- | cat >"$f"; return "${PIPESTATUS[0]}"; } 3>&1
+}
 expect_ok() {
 	local d=$1 rc ef
 	shift
 	ef=$(mktemp -p /run)
-	OUT=$("$@" 2>"$ef"); rc=$?
+	# stderr through a pipe: the helper gives a member's pod only stdio the
+	# member may use anyway, and a file root made here is not one.
+	OUT=$(stderr_to "$ef" "$@"); rc=$?
 	ERR=$(cat "$ef"); rm -f "$ef"
 	if [ "$rc" -eq 0 ]; then ok "$d"; else not_ok "$d"; diag "exit $rc: $(printf '%s' "$ERR" | head -5)"; fi
 	return $rc
@@ -226,7 +235,7 @@ rp() {
 rc_of() {
 	local d=$1 want=$2 wout=$3 rc
 	shift 3
-	OUT=$("$@" 2>"$T/err"); rc=$?
+	OUT=$(stderr_to "$T/err" "$@"); rc=$?
 	if [ "$rc" -eq "$want" ] && [ "$OUT" = "$wout" ]; then ok "$d"; else
 		not_ok "$d"
 		diag "exit $rc (want $want), stdout: $(printf '%s' "$OUT" | head -3), stderr: $(head -3 "$T/err")"
