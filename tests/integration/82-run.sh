@@ -107,6 +107,14 @@ expect_fail "a member cannot turn the pod's isolation off with --insecure-option
 check "…and no pod ran for it" test "$(ls "$T/data/pods/run" | wc -l)" -eq "$NRUN"
 expect_fail "a net the policy does not grant is refused for a member" 254 'denied by policy: .*net "host"' \
 	rp "$M" $I run --net=host "$IMG/echo.aci"
+# rkt's bare --net is --net=default (pflag NoOptDefVal): it never takes the
+# next argument, so the image stays the image (and "default" is refused here).
+expect_fail "bare --net means --net=default, not the next argument" 254 'denied by policy: .*net "default"' \
+	rp "$M" $I run --net "$IMG/echo.aci"
+expect_ok "a member prepares a pod for run-prepared --net" rp "$M" $I prepare --quiet "$IMG/echo.aci"
+UMN=$OUT
+expect_fail "…bare --net before the UUID is --net=default too" 254 'denied by policy: .*net "default"' \
+	rp "$M" run-prepared --net "$UMN"
 expect_fail "a --dns that is not an IP is refused clearly" 254 "--dns=bogus: not an IP address" \
 	rp root $I run --dns=bogus "$IMG/echo.aci"
 

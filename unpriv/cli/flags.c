@@ -146,6 +146,8 @@ int flags_parse(const struct flag_spec *const *specs_list, int argc, char **argv
 			if (eq)
 				value = eq + 1;
 		}
+		if (!value && s->noopt_value)
+			value = s->noopt_value;
 		if (!value && s->type != FLAG_BOOL) {
 			if (i + 1 >= argc) {
 				r = rkt_error(err, EINVAL, "flag needs an argument: --%s", s->name);

@@ -1,6 +1,7 @@
 /* Command-line flags the way rkt's cobra/pflag parse them: --name=value,
- * --name value, bare --name for booleans (--name=false to clear), "--" ends
- * flags. Global (persistent) flags are accepted before or after the command. */
+ * --name value, bare --name for booleans (--name=false to clear) and for
+ * flags with a noopt_value (pflag's NoOptDefVal), "--" ends flags. Global
+ * (persistent) flags are accepted before or after the command. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +29,9 @@ struct flag_spec {
 	bool *seen;      /* set true when the flag appears */
 	/* FLAG_BOOL may also take "=duration" (status --wait=10s) when this is set */
 	char **raw_value;
+	/* Optional value (pflag NoOptDefVal): bare --name means this value and
+	 * never takes the next argument; only --name=VALUE gives another. */
+	const char *noopt_value;
 };
 
 /* Parses argv[*argi..argc) against the specs (an array ended by name==NULL;

@@ -23,7 +23,7 @@
 struct run_opts g_run_opts;
 
 const struct flag_spec run_only_flags[] = {
-	{ "net", FLAG_STRING_LIST, &g_run_opts.net, "configure the pod's networking: none, host, default (CNI ptp, 172.16.28.0/24) or nets from net.d (default: none)", "none", .split = true },
+	{ "net", FLAG_STRING_LIST, &g_run_opts.net, "configure the pod's networking: none, host, default (CNI ptp, 172.16.28.0/24) or nets from net.d; bare --net means default (default: none)", "none", .split = true, .noopt_value = "default" },
 	{ "interactive", FLAG_BOOL, &g_run_opts.interactive, "run pod interactively; if true, only one image may be supplied", "false" },
 	{ "hostname", FLAG_STRING, &g_run_opts.hostname, "pod's hostname (default \"rkt-$PODUUID\")", "" },
 	{ "dns", FLAG_STRING_LIST, &g_run_opts.dns, "name servers to write in /etc/resolv.conf; 'host' uses the host's file, 'none' gives the pod none", "", .split = true },
