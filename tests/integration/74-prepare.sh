@@ -110,7 +110,8 @@ expect_ok "…unless --name tells them apart" rp root prepare "$IMG/signed.aci" 
 check "…both apps are in the pod" bash -c '[ -d "$1/appsinfo/signed" ] && [ -d "$1/appsinfo/two" ]' _ \
 	"$(pod_dir prepared "$OUT")"
 echo '{"acKind":"PodManifest","acVersion":"0.8.11","apps":[]}' >"$T/work/pm.json"
-for f in --set-env=foo=bar --inherit-env --port=foo:80 --volume=v,kind=empty --mount=volume=v,target=/v; do
+for f in --set-env=foo=bar --inherit-env --port=foo:80 --volume=v,kind=empty --mount=volume=v,target=/v \
+	--store-only --no-store; do
 	expect_fail "--pod-manifest with $f conflicts" 254 \
 		'conflicting flags set with --pod-manifest \(see --help\)' \
 		rp root prepare --pod-manifest="$T/work/pm.json" "$f"
@@ -119,6 +120,15 @@ expect_fail "--pod-manifest with an image conflicts" 254 'conflicting flags set 
 	rp root prepare --pod-manifest="$T/work/pm.json" "$IMG/signed.aci" --exec=/bin/true
 expect_fail "a per-app flag before any image is refused" 254 '\-\-exec must follow an image' \
 	rp root prepare --exec=/bin/true "$IMG/signed.aci"
+# rkt's deprecated --store-only / --no-store are --pull-policy=never / update.
+expect_fail "--store-only: a name not in the store is not fetched (--pull-policy=never)" 254 \
+	'not in the store and --pull-policy=never' rp root prepare --store-only localhost/prep/absent
+expect_fail "--no-store: a name in the store is fetched anyway (--pull-policy=update)" 254 \
+	'discovery on localhost/prep/signed' rp root prepare --no-store localhost/prep/signed
+check "…not taken from the store" bash -c '! grep -q "using image from local store" <<<"$1"' _ "$OUT"
+expect_ok "…while without it the stored image is used" rp root prepare localhost/prep/signed
+expect_fail "--store-only with --no-store is refused" 254 'both --store-only and --no-store specified' \
+	rp root prepare --store-only --no-store localhost/prep/signed
 
 expect_ok "--uuid-file-save writes the UUID" rp root prepare --uuid-file-save="$T/work/uuid" "$IMG/signed.aci"
 check "…same UUID, mode 0644, no newline" bash -c '

@@ -165,7 +165,8 @@ static void test_pod_manifest_conflicts(void **state)
 		{ "--inherit-env", NULL, NULL },	   { "--set-env=foo=bar", NULL, NULL },
 		{ "--port=foo:80", NULL, NULL },	   { "--volume=v,kind=empty", NULL, NULL },
 		{ "--mount=volume=v,target=/v", NULL, NULL }, { "--pull-policy=update", NULL, NULL },
-		{ "img", "--exec=/x", NULL },
+		{ "img", "--exec=/x", NULL },		   { "--store-only", NULL, NULL },
+		{ "--no-store", NULL, NULL },
 	};
 	for (size_t i = 0; i < sizeof conflicting / sizeof conflicting[0]; i++) {
 		assert_int_equal(parse(&pa, &err, "--pod-manifest=/m.json", conflicting[i][0],
@@ -178,6 +179,32 @@ static void test_pod_manifest_conflicts(void **state)
 	assert_int_equal(parse(&pa, &err, "--pod-manifest=/m.json", "--pull-policy=new", "--quiet", NULL), 0);
 	assert_int_equal(podargs_check_pod_manifest_conflicts(&pa, &err), 0);
 	podargs_done(&pa);
+}
+
+/* rkt's deprecated --store-only / --no-store: --pull-policy=never / update. */
+static void test_deprecated_store_flags(void **state)
+{
+	(void)state;
+	struct podargs pa;
+	struct rkt_err err = { 0 };
+	assert_int_equal(parse(&pa, &err, "--store-only", "img", NULL), 0);
+	assert_string_equal(pa.pull_policy, "never");
+	assert_true(pa.pull_policy_set);
+	podargs_done(&pa);
+	/* they win over --pull-policy, as in rkt fetch */
+	assert_int_equal(parse(&pa, &err, "--no-store", "--pull-policy=never", "img", NULL), 0);
+	assert_string_equal(pa.pull_policy, "update");
+	podargs_done(&pa);
+	/* pod-wide: accepted after an image too */
+	assert_int_equal(parse(&pa, &err, "img", "--store-only", NULL), 0);
+	assert_string_equal(pa.pull_policy, "never");
+	podargs_done(&pa);
+	assert_int_equal(parse(&pa, &err, "--store-only=false", "img", NULL), 0);
+	assert_null(pa.pull_policy);
+	assert_false(pa.pull_policy_set);
+	podargs_done(&pa);
+	assert_int_equal(parse(&pa, &err, "--store-only", "--no-store", "img", NULL), -EINVAL);
+	assert_string_equal(err.msg, "both --store-only and --no-store specified");
 }
 
 static void test_manifest_apps(void **state)
@@ -427,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_args_and_app_separator),
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_pod_manifest_conflicts),
+		cmocka_unit_test(test_deprecated_store_flags),
 		cmocka_unit_test(test_manifest_apps),
 		cmocka_unit_test(test_manifest_ports),
 		cmocka_unit_test(test_duplicate_app_names),

@@ -67,9 +67,9 @@ const struct flag_spec podargs_flags[] = {
 	{ "private-users", FLAG_BOOL, &pre.private_users, "run within user namespaces", "false" },
 	{ "quiet", FLAG_BOOL, &pre.quiet, "suppress superfluous output on stdout, print only the UUID on success", "false" },
 	{ "uuid-file-save", FLAG_STRING, &pre.uuid_file_save, "write out pod UUID to specified file", "" },
-	/* deprecated spellings rkt still accepts */
-	{ "store-only", FLAG_BOOL, NULL, NULL, NULL, .hidden = true },
-	{ "no-store", FLAG_BOOL, NULL, NULL, NULL, .hidden = true },
+	/* deprecated spellings rkt still accepts (apply_store_flags) */
+	{ "store-only", FLAG_BOOL, &pre.store_only, "use only available images in the store (deprecated: --pull-policy=never)", "false", .hidden = true },
+	{ "no-store", FLAG_BOOL, &pre.no_store, "fetch images, ignoring the local store (deprecated: --pull-policy=update)", "false", .hidden = true },
 	{ .name = NULL },
 };
 
@@ -175,6 +175,21 @@ static int parse_app_flags(struct podargs_app *a, int n, char **argv, struct rkt
 	return n - (int)strv_len(rest);
 }
 
+/* rkt's deprecated --store-only / --no-store are --pull-policy=never /
+ * update, whatever --pull-policy says (as in rkt fetch); being a pull
+ * policy other than new, they conflict with --pod-manifest. */
+static int apply_store_flags(struct podargs *pa, struct rkt_err *err)
+{
+	if (pa->store_only && pa->no_store)
+		return rkt_error(err, EINVAL, "both --store-only and --no-store specified");
+	if (!pa->store_only && !pa->no_store)
+		return 0;
+	free(pa->pull_policy);
+	pa->pull_policy = xstrdup(pa->store_only ? "never" : "update");
+	pa->pull_policy_set = true;
+	return 0;
+}
+
 static int finish(char **pos, struct podargs *out, struct rkt_err *err)
 {
 	const char *early = app_flag_set(&pre_app);
@@ -219,6 +234,9 @@ static int finish(char **pos, struct podargs *out, struct rkt_err *err)
 		cur = (ssize_t)add_app(&pre, a);
 		i++;
 	}
+	int r = apply_store_flags(&pre, err);
+	if (r < 0)
+		return r;
 	*out = pre;
 	memset(&pre, 0, sizeof pre);
 	return 0;

@@ -45,6 +45,7 @@ struct podargs {
 	char **ports;
 	char *pod_manifest;
 	char *pull_policy; /* never | new | update; default new */
+	bool store_only, no_store; /* deprecated: set pull_policy never / update */
 	char *stage1_name; /* default "ns" */
 	char *stage1_path;
 	bool no_overlay, private_users, quiet;
