@@ -39,6 +39,18 @@ expect_fail "bad --insecure-options value exits 254 naming it" 254 'bogus' \
 	"$RKT_BIN" --insecure-options=bogus version
 expect_fail "bad --pull-policy exits 254" 254 'pull-policy|sometimes' \
 	rkt_as "$U_MEMBER" fetch --pull-policy=sometimes "$T/none.aci"
+# An empty --dir would make the current directory the store (and an empty
+# config dir "/"): refused, naming the flag (the last --dir given wins).
+in_dir() { local d=$1; shift; (cd "$d" && "$@"); }
+mkdir -p "$T/cwd"
+for f in dir local-config system-config; do
+	expect_fail "an empty --$f is refused, naming it" 254 "^list: .*\"--$f\" flag: must not be empty" \
+		in_dir "$T/cwd" rkt_as root --$f= image list
+done
+mkaci -o "$T/emptydir.aci" --name localhost/cli/emptydir && chmod 644 "$T/emptydir.aci"
+expect_fail "rkt fetch refuses an empty --dir too" 254 '^fetch: .*"--dir" flag: must not be empty' \
+	in_dir "$T/cwd" rkt_as root --insecure-options=image --dir= fetch "$T/emptydir.aci"
+check "…and no store was made in the current directory" test -z "$(ls -A "$T/cwd")"
 OUT=$("$RKT_BIN" ver 2>&1); rc=$?
 if [ $rc -eq 0 ] && like '^rkt Version' "$OUT"; then ok "unique prefix 'ver' runs version"
 else not_ok "prefix 'ver'"; diag "exit $rc: $OUT"; fi

@@ -85,9 +85,30 @@ static char *absolute_path(const char *p)
 	return xasprintf("%s/%s", cwd, p);
 }
 
+/* An empty --dir would be made absolute as the current directory, and an
+ * empty config dir would put "/" under its subdirectories: refused. */
+static int refuse_empty_dirs(struct rkt_err *err)
+{
+	const struct {
+		const char *flag, *value;
+	} dirs[] = {
+		{ "dir", g_opts.dir },
+		{ "system-config", g_opts.system_config },
+		{ "local-config", g_opts.local_config },
+	};
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+		if (dirs[i].value && !*dirs[i].value)
+			return rkt_error(err, EINVAL, "invalid argument \"\" for \"--%s\" flag: must not be empty",
+					 dirs[i].flag);
+	return 0;
+}
+
 static int finalize_globals(struct rkt_err *err)
 {
 	int r = parse_insecure(err);
+	if (r < 0)
+		return r;
+	r = refuse_empty_dirs(err);
 	if (r < 0)
 		return r;
 	log_set_debug(g_opts.debug);
