@@ -324,6 +324,30 @@ static void test_env_precedence(void **state)
 	podargs_done(&pa);
 }
 
+/* --set-env-file errors name the real line: empty lines count. */
+static void test_env_file_line_numbers(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test-podargs-envline-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	const char *file = "A=1\n\n\n# comment\n\nnot a pair\n";
+	assert_int_equal(write(fd, file, strlen(file)), (ssize_t)strlen(file));
+	close(fd);
+	struct podargs pa;
+	struct rkt_err err = { 0 };
+	int r;
+	_cleanup_free_ char *fileflag = xasprintf("--set-env-file=%s", path);
+	assert_int_equal(parse(&pa, &err, fileflag, "web", NULL), 0);
+	const char *ms[] = { manifest_web };
+	assert_null(build(&pa, ms, NULL, &r, &err));
+	unlink(path);
+	assert_int_equal(r, -EINVAL);
+	_cleanup_free_ char *want = xasprintf("%s: line 6: expected NAME=VALUE", path);
+	assert_non_null(strstr(err.msg, want));
+	podargs_done(&pa);
+}
+
 static void test_isolator_flags(void **state)
 {
 	(void)state;
@@ -459,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_manifest_ports),
 		cmocka_unit_test(test_duplicate_app_names),
 		cmocka_unit_test(test_env_precedence),
+		cmocka_unit_test(test_env_file_line_numbers),
 		cmocka_unit_test(test_isolator_flags),
 		cmocka_unit_test(test_volume_and_mount_syntax),
 	};

@@ -371,9 +371,10 @@ static int env_apply_file(json_t *env, const char *path, struct rkt_err *err)
 	int r = read_file_at(AT_FDCWD, path, ENV_FILE_MAX, &buf, &len, err);
 	if (r < 0)
 		return rkt_error_wrap(err, "--set-env-file");
-	char *save = NULL;
+	/* strsep, not strtok_r: empty lines count in the line numbers */
+	char *rest = buf;
 	unsigned lineno = 0;
-	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (char *line; (line = strsep(&rest, "\n"));) {
 		lineno++;
 		line += strspn(line, " \t");
 		size_t l = strlen(line);
