@@ -120,6 +120,12 @@ expect_fail "--pod-manifest with an image conflicts" 254 'conflicting flags set 
 	rp root prepare --pod-manifest="$T/work/pm.json" "$IMG/signed.aci" --exec=/bin/true
 expect_fail "a per-app flag before any image is refused" 254 '\-\-exec must follow an image' \
 	rp root prepare --exec=/bin/true "$IMG/signed.aci"
+expect_ok "a trailing --- may end the last image's arguments" \
+	rp root prepare --quiet "$IMG/signed.aci" -- one-arg ---
+check "…the argument is in the pod, the --- is not" bash -c \
+	'grep -q "\"one-arg\"" "$1/pod" && ! grep -q "\"---\"" "$1/pod"' _ "$(pod_dir prepared "$OUT")"
+expect_fail "a --- that ends no arguments is refused" 254 '"---" must follow an image' \
+	rp root prepare "$IMG/signed.aci" --- "$IMG/unsigned.aci"
 # rkt's deprecated --store-only / --no-store are --pull-policy=never / update.
 expect_fail "--store-only: a name not in the store is not fetched (--pull-policy=never)" 254 \
 	'not in the store and --pull-policy=never' rp root prepare --store-only localhost/prep/absent

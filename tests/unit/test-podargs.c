@@ -130,6 +130,17 @@ static void test_args_and_app_separator(void **state)
 	assert_string_equal(pa.apps[2].memory, "5M");
 	podargs_done(&pa);
 
+	/* "---" may close the last image's args too (rkt's [-- args [---]]) */
+	assert_int_equal(parse(&pa, &err, "img1", "--", "a", "---", NULL), 0);
+	assert_int_equal(pa.n_apps, 1);
+	assert_int_equal(strv_len(pa.apps[0].args), 1);
+	assert_string_equal(pa.apps[0].args[0], "a");
+	podargs_done(&pa);
+	assert_int_equal(parse(&pa, &err, "img1", "--", "---", NULL), 0);
+	assert_int_equal(pa.n_apps, 1);
+	assert_int_equal(strv_len(pa.apps[0].args), 0);
+	podargs_done(&pa);
+
 	/* images without args follow each other directly */
 	assert_int_equal(parse(&pa, &err, "img1", "img2", NULL), 0);
 	assert_int_equal(pa.n_apps, 2);
@@ -145,7 +156,7 @@ static void test_syntax_errors(void **state)
 	assert_string_equal(err.msg, "--exec must follow an image");
 	assert_int_equal(parse(&pa, &err, "img", "---", "img2", NULL), -EINVAL);
 	assert_non_null(strstr(err.msg, "\"---\" must follow"));
-	assert_int_equal(parse(&pa, &err, "img", "--", "a", "---", NULL), -EINVAL);
+	assert_int_equal(parse(&pa, &err, "img", "--", "a", "---", "--exec=/x", NULL), -EINVAL);
 	assert_non_null(strstr(err.msg, "an image must follow"));
 	assert_int_equal(parse(&pa, &err, "img", "--bogus", NULL), -EINVAL);
 	assert_non_null(strstr(err.msg, "unknown flag: --bogus"));

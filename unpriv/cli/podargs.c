@@ -209,9 +209,11 @@ static int finish(char **pos, struct podargs *out, struct rkt_err *err)
 			app->args = xcalloc(1, sizeof *app->args);
 			for (i++; i < n && strcmp(pos[i], "---"); i++)
 				app->args = strv_append(app->args, pos[i]);
-			if (i < n) { /* "---": the next image follows */
+			if (i < n) { /* "---" ends the args: the next image or the end follows */
 				i++;
-				if (i >= n || pos[i][0] == '-')
+				if (i >= n)
+					break;
+				if (pos[i][0] == '-')
 					return rkt_error(err, EINVAL, "an image must follow \"---\"");
 				cur = (ssize_t)add_app(&pre, pos[i++]);
 			}

@@ -3,11 +3,13 @@
  * them (appc-oci.md §4).
  *
  * Syntax: options precede images (flag parsing stops at the first image);
- * then `IMG [flags for IMG] [-- args] [--- IMG2 ...]`. Per-app flags apply to
- * the preceding image; before any image only --mount is allowed (it then
- * applies to every app). The command's flag table is podargs_flags: cli_main
- * parses the options before the first image into it, and podargs_finish
- * takes the rest. */
+ * then `IMG [flags for IMG] [-- args] [--- IMG2 ...]`; a trailing `---` may
+ * end the last image's args (rkt-behaviour.md §1.3 `[-- args [---]]`). A
+ * `---` that ends no args is refused: the reference does not cover it
+ * (rkt's parseApps skips it). Per-app flags apply to the preceding image;
+ * before any image only --mount is allowed (it then applies to every app).
+ * The command's flag table is podargs_flags: cli_main parses the options
+ * before the first image into it, and podargs_finish takes the rest. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
