@@ -92,8 +92,12 @@ int op_rm(struct conn *c, struct ipc_msg *m, struct rkt_err *err)
 {
 	/* Detaching what a pod left mounted needs CAP_SYS_ADMIN; its files
 	 * belong to any uid and mode, hence CAP_DAC_OVERRIDE and CAP_FOWNER;
-	 * the flavor's gc entrypoint kills what escaped a pod (CAP_KILL). */
-	static const int caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_KILL };
+	 * the flavor's gc entrypoint kills what escaped a pod (CAP_KILL); the
+	 * CNI plugins undo the networking of a pod whose session died (its
+	 * veth, routes and port-forwarding rules: CAP_NET_ADMIN, CAP_NET_RAW,
+	 * which they get only if the session keeps them). */
+	static const int caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_KILL,
+				    CAP_NET_ADMIN, CAP_NET_RAW };
 	if (session_keep_caps(caps, sizeof caps / sizeof caps[0]) < 0)
 		return session_reply_errno(c, EPERM, "rm: the helper could not set its capabilities",
 					   err);

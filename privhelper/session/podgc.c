@@ -563,8 +563,14 @@ int podgc_delete(const struct session_config *cfg, int pods_fd, const char *stat
 	/* A pod whose session died keeps its netns and CNI leases: undo them
 	 * first (a pod without networking has nothing to undo). */
 	if (pfd >= 0) {
-		struct rkt_err ignore = { 0 };
-		(void)net_teardown(cfg, pfd, &ignore);
+		struct rkt_err ne = { 0 };
+		if (net_teardown(cfg, pfd, &ne) < 0) {
+			fprintf(stderr, "rkt-privhelper-session: problem tearing down the network of \"%s\": %s\n",
+				uuid, ne.msg);
+			if (warn)
+				rkt_error(warn, ne.code, "problem tearing down the network of \"%s\": %s",
+					  uuid, ne.msg);
+		}
 	}
 	/* Only a pod that ran has anything of stage1's left on the host (rkt
 	 * runs the entrypoint for exited-garbage/ pods alone). */

@@ -75,6 +75,7 @@ serve() {
 	spec=http:$hport
 	[ -n "$hip" ] && spec=http:$hip:$hport
 	rm -f "$T/work/u"
+	user_files "$u" "$T/work/pod.out" "$T/work/pod.err"
 	rp "$u" $I run --uuid-file-save="$T/work/u" --net=default --port="$spec" "$IMG/srv.aci" \
 		>"$T/work/pod.out" 2>"$T/work/pod.err" &
 	local pid=$! i
@@ -132,6 +133,38 @@ serve "$U_MEMBER" "" 8090 127.0.0.1
 check "member: --port http:8090 answers on 127.0.0.1:8090" test "$GOT" = pod-says-hi ||
 	diag "got '$GOT'; pod: $(head -3 "$T/work/pod.err")"
 check "…no iptables rule of the member's pod left after exit" test "$(rules_of "$U")" = 0
+
+# ---- a pod whose session died ------------------------------------------------
+# Its netns and port rules stay until rm/gc undo them, which needs the CNI
+# plugins to get the helper's network capabilities.
+rm -f "$T/work/u"
+rp root $I run --uuid-file-save="$T/work/u" --net=default --port=http:8087 "$IMG/srv.aci" >/dev/null 2>&1 &
+RUNPID=$!
+U= S1=
+for _ in $(seq 200); do
+	U=$(cat "$T/work/u" 2>/dev/null)
+	[ -n "$U" ] && S1=$(cat "$T/data/pods/run/$U/pid" 2>/dev/null)
+	[ -n "$S1" ] && [ "$(rules_of "$U")" -gt 0 ] && break
+	sleep 0.05
+done
+UUIDS="$UUIDS $U"
+# The session is the nearest ancestor of the pod's pid named so.
+SESS=$S1 CHAIN=()
+while [ -n "$SESS" ] && [ "$SESS" -gt 1 ] && [ "$(cat "/proc/$SESS/comm" 2>/dev/null)" != rkt-privhelper- ]; do
+	CHAIN+=("$SESS")
+	SESS=$(awk '/^PPid:/ {print $2}' "/proc/$SESS/status" 2>/dev/null)
+done
+check "a running pod with a forwarded port, its session found" \
+	test "$(cat "/proc/$SESS/comm" 2>/dev/null)" = rkt-privhelper-
+kill -9 "$SESS" 2>/dev/null
+wait "$RUNPID" 2>/dev/null
+kill -9 "${CHAIN[@]}" 2>/dev/null
+for _ in $(seq 100); do kill -0 "${CHAIN[0]}" 2>/dev/null || break; sleep 0.05; done
+check "…its session and pod killed, its rules are still there" test "$(rules_of "$U")" -gt 0
+expect_ok "gc collects the pod" rp root gc --grace-period=0s
+check "…without a problem tearing down its network" bash -c '! grep -q "problem" <<<"$1"' _ "$ERR$OUT"
+check "…and its rules are gone" test "$(rules_of "$U")" = 0
+check "…and its netns" test ! -e "/run/netns/rkt-$U"
 
 # ---- refusals, nothing left behind -------------------------------------------
 N0=$(pod_dirs)
