@@ -22,6 +22,7 @@
 
 #include "common/beneath.h"
 #include "common/cleanup.h"
+#include "common/lockfile.h"
 #include "common/manifest.h"
 #include "common/podstate.h"
 #include "common/util.h"
@@ -32,6 +33,7 @@
 #include "privhelper/session/session.h"
 #include "privhelper/session/userns.h"
 
+#define POD_COUNT_LOCK ".pod-count.lck"
 #define TREE_ID_MAX 256 /* session_render_image wants >= 200 */
 #define TREE_MANIFEST_MAX (1u << 20)
 
@@ -179,7 +181,7 @@ static int requested_resources(struct prepare *p, struct rkt_err *err)
 /* Live pods (preparing, prepared, running) the uid already owns. */
 static long pods_owned(int pods_fd, uid_t uid)
 {
-	static const char *const states[] = { "prepare", "prepared", "run" };
+	static const char *const states[] = { "embryo", "prepare", "prepared", "run" };
 	long n = 0;
 	for (size_t s = 0; s < sizeof states / sizeof states[0]; s++) {
 		int dfd = open_beneath(pods_fd, states[s], O_RDONLY | O_DIRECTORY, 0);
@@ -244,7 +246,7 @@ static bool pod_cap_possible(const struct prepare *p)
 
 static int policy_check(struct prepare *p, int pods_fd, struct rkt_err *err)
 {
-	for (size_t i = 0; i < sizeof insecure_names / sizeof insecure_names[0]; i++)
+	for (size_t i = 0; !p->insecure_list && i < sizeof insecure_names / sizeof insecure_names[0]; i++)
 		if (p->insecure & (1u << i))
 			p->insecure_list = strv_append(p->insecure_list, insecure_names[i]);
 	struct pod_request req = {
@@ -262,6 +264,21 @@ static int policy_check(struct prepare *p, int pods_fd, struct rkt_err *err)
 	};
 	struct pod_limits lim;
 	return policy_check_run(p->c->cfg->policy, &req, &lim, err);
+}
+
+/* maxPodsPerUser against concurrent prepares: the first check (before any
+ * rendering) refuses early; this one counts again, pods being created in
+ * embryo/ included, under a lock held until the new pod exists, so that
+ * two prepares cannot both take the last place. */
+static int recheck_pod_cap(struct prepare *p, int pods_fd, int *ret_lock, struct rkt_err *err)
+{
+	if (!pod_cap_possible(p))
+		return 0;
+	int lock = lockfile_lock(pods_fd, POD_COUNT_LOCK, LOCK_EX, 0600);
+	if (lock < 0)
+		return rkt_error_errno(err, -lock, "locking pods/%s", POD_COUNT_LOCK);
+	*ret_lock = lock;
+	return policy_check(p, pods_fd, err);
 }
 
 /* The rule that applies to the caller says signedImagesOnly (root: never). */
@@ -454,7 +471,7 @@ int session_prepare_pod(struct conn *c, struct ipc_msg *m, char *uuid,
 		return r; /* a protocol violation: the connection ends */
 
 	struct prepare p = { .c = c, .stage1 = "ns", .durable = m->type != IPC_RUN_REQ, .dirfd = -1 };
-	_cleanup_close_ int pods_fd = -1;
+	_cleanup_close_ int pods_fd = -1, count_lock = -1;
 	if (pod_manifest_parse(buf, len, &p.pm, refusal) < 0) {
 		rkt_error_wrap(refusal, "invalid pod manifest");
 		goto refused;
@@ -480,6 +497,7 @@ int session_prepare_pod(struct conn *c, struct ipc_msg *m, char *uuid,
 	if (check_images(&p, refusal) < 0 || resolve_host_volumes(&p, refusal) < 0 ||
 	    requested_resources(&p, refusal) < 0 || ensure_pods_dirs(p.dirfd, &pods_fd, refusal) < 0 ||
 	    policy_check(&p, pods_fd, refusal) < 0 || render_images(&p, refusal) < 0 ||
+	    recheck_pod_cap(&p, pods_fd, &count_lock, refusal) < 0 ||
 	    create_pod(&p, pods_fd, uuid, refusal) < 0)
 		goto refused;
 	prepare_done(&p);

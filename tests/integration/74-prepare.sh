@@ -155,4 +155,27 @@ expect_fail "a client --dir that differs from the helper's is refused" 254 "diff
 check "the helper still serves after all refusals" kill -0 "$HELPER_PID"
 stop_helper
 
+# ---- maxPodsPerUser holds against prepares that race -------------------------------
+cat >"$POL/cap.json" <<EOF
+{"rktKind": "privhelper-policy", "rktVersion": "v1",
+ "run": [{"groups": ["rkt"], "signedImagesOnly": false, "stage1": ["ns"],
+          "insecureOptions": ["image"], "maxPodsPerUser": 2}]}
+EOF
+chmod 644 "$POL/cap.json"
+check "the helper starts with maxPodsPerUser 2 for group rkt" start_helper --policy "$POL/cap.json"
+mine_uuids() { grep -lx "$M_UID" "$T"/data/pods/*/*/owner 2>/dev/null | xargs -rn1 dirname | xargs -rn1 basename; }
+mine() { mine_uuids | wc -l; }
+[ "$(mine)" = 0 ] || rp "$M" rm $(mine_uuids) >/dev/null 2>&1
+check "…the member starts with no pod" test "$(mine)" = 0
+CAP_PIDS=()
+for i in 1 2 3 4 5 6; do
+	rp "$M" --insecure-options=image prepare --quiet "$IMG/unsigned.aci" >"$T/work/cap.$i" 2>&1 &
+	CAP_PIDS+=($!)
+done
+wait "${CAP_PIDS[@]}"
+check "six prepares at once: two pods, no more" test "$(mine)" = 2 || diag "$(mine) pods"
+check "…the others refused by the rule" \
+	test "$(grep -l 'denied by policy' "$T"/work/cap.* | wc -l)" = 4 || diag "$(head -qn1 "$T"/work/cap.*)"
+stop_helper
+
 done_testing

@@ -14,7 +14,7 @@ section() { awk -v want="$1" '/^=== (hosts|hostname)$/ { n++; next } n == want';
 runs() {
 	local d=$1 rc
 	shift
-	OUT=$("$@" 2>"$T/err"); rc=$?
+	OUT=$(stderr_to "$T/err" "$@"); rc=$?
 	RESOLV=$(section 0 <<<"$OUT")
 	HOSTS=$(section 1 <<<"$OUT")
 	HN=$(section 2 <<<"$OUT")

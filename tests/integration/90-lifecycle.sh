@@ -56,6 +56,7 @@ PIDS=()
 for n in $(seq 1 20); do
 	u=root
 	[ "$n" -gt 10 ] && u=$M
+	user_files "$u" "$T/work/c$n.out" "$T/work/c$n.err"
 	rp "$u" $I run --net=none --uuid-file-save="$T/work/c$n" "$IMG/sh.aci" --exec /bin/sh -- -c "exit $n" \
 		>"$T/work/c$n.out" 2>"$T/work/c$n.err" &
 	PIDS[n]=$!

@@ -78,6 +78,7 @@ U4=$OUT
 S3=$(shift_of prepared "$U3")
 S4=$(shift_of prepared "$U4")
 check "…two pods get different shifts ($S3, $S4)" bash -c '[ -n "$1" ] && [ -n "$2" ] && [ "$1" != "$2" ]' _ "$S3" "$S4"
+user_files "$M" "$T/p3.out" "$T/p3.err" "$T/p4.out" "$T/p4.err"
 rp "$M" run-prepared "$U3" >"$T/p3.out" 2>"$T/p3.err" &
 BG+=($!)
 rp "$M" run-prepared "$U4" >"$T/p4.out" 2>"$T/p4.err" &

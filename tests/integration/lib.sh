@@ -149,6 +149,13 @@ sha512_key() { echo "sha512-$(sha512sum "$1" | cut -c1-64)"; }
 # like PATTERN TEXT: grep -E on a string.
 like() { printf '%s' "$2" | grep -qE -- "$1"; }
 # expect_ok DESCRIPTION CMD...: CMD exits 0; its stdout is in $OUT, stderr in $ERR.
+# user_files USER FILE...: empty files USER owns, to be a member's pod's
+# stdio (the helper takes only stdio the member may use anyway).
+user_files() {
+	local u=$1 f
+	shift
+	for f; do : >"$f"; [ "$u" = root ] || chown "$u" "$f"; done
+}
 # stderr_to FILE CMD...: CMD's stderr through a pipe into FILE (written by
 # this shell), its stdout and exit status as CMD's.
 stderr_to() {
