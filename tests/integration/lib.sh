@@ -24,8 +24,9 @@ skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP $*"; }
 diag() { echo "# $*"; }
 done_testing() { echo "1..$_tap_n"; [ "$_tap_fail" -eq 0 ]; }
 
-# check DESCRIPTION CMD...: ok when CMD succeeds.
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+# check DESCRIPTION CMD...: ok when CMD succeeds; else not ok, and status 1
+# so that `check ... || diag ...` explains a failure.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; return 1; fi; }
 
 # expect_fail DESCRIPTION EXIT PATTERN CMD...: CMD must exit with EXIT and its
 # stderr+stdout must match PATTERN (grep -E). Output is kept in $OUT.
