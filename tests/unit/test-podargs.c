@@ -296,15 +296,20 @@ static void test_duplicate_app_names(void **state)
 	podargs_done(&pa);
 }
 
+/* A new file (path: a mkstemp template) holding text. */
+static void write_temp(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
 static void test_env_precedence(void **state)
 {
 	(void)state;
 	char path[] = "/tmp/test-podargs-env-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	const char *file = "# comment\n; also\nB=file\nC=file\nD=file\n\n";
-	assert_int_equal(write(fd, file, strlen(file)), (ssize_t)strlen(file));
-	close(fd);
+	write_temp(path, "# comment\n; also\nB=file\nC=file\nD=file\n\n");
 	struct podargs pa;
 	struct rkt_err err = { 0 };
 	int r;
@@ -340,11 +345,7 @@ static void test_env_file_line_numbers(void **state)
 {
 	(void)state;
 	char path[] = "/tmp/test-podargs-envline-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	const char *file = "A=1\n\n\n# comment\n\nnot a pair\n";
-	assert_int_equal(write(fd, file, strlen(file)), (ssize_t)strlen(file));
-	close(fd);
+	write_temp(path, "A=1\n\n\n# comment\n\nnot a pair\n");
 	struct podargs pa;
 	struct rkt_err err = { 0 };
 	int r;

@@ -236,6 +236,18 @@ static int lock_key(struct store *s, const char *key, int op, int *ret, struct r
 	return 0;
 }
 
+/* A change to one image: a writable store, a valid key, its lock held. */
+static int lock_key_to_write(struct store *s, const char *key, int *ret_lock_fd,
+			     struct rkt_err *err)
+{
+	int r = require_writable(s, err);
+	if (r < 0)
+		return r;
+	if (!key_valid(key))
+		return rkt_error(err, EINVAL, "invalid image key \"%s\"", key ? key : "");
+	return lock_key(s, key, LOCK_EX, ret_lock_fd, err);
+}
+
 char *store_blob_relpath(const char *key)
 {
 	const char *hex = key + strlen(APPC_ID_PREFIX);
@@ -889,13 +901,8 @@ static int place_side_file(struct store *s, int shard_fd, const char *key, const
 int store_commit_signature(struct store *s, const char *key, int sig_fd, int orig_fd,
 			   struct rkt_err *err)
 {
-	int r = require_writable(s, err);
-	if (r < 0)
-		return r;
-	if (!key_valid(key))
-		return rkt_error(err, EINVAL, "invalid image key \"%s\"", key ? key : "");
 	_cleanup_close_ int lock_fd = -1;
-	r = lock_key(s, key, LOCK_EX, &lock_fd, err);
+	int r = lock_key_to_write(s, key, &lock_fd, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *sig_tmp = NULL, *orig_tmp = NULL;
@@ -998,13 +1005,8 @@ static int remove_image_locked(struct store *s, const char *key, struct rkt_err 
 
 int store_remove_image(struct store *s, const char *key, struct rkt_err *err)
 {
-	int r = require_writable(s, err);
-	if (r < 0)
-		return r;
-	if (!key_valid(key))
-		return rkt_error(err, EINVAL, "invalid image key \"%s\"", key ? key : "");
 	_cleanup_close_ int lock_fd = -1;
-	r = lock_key(s, key, LOCK_EX, &lock_fd, err);
+	int r = lock_key_to_write(s, key, &lock_fd, err);
 	if (r < 0)
 		return r;
 	r = remove_image_locked(s, key, err);
