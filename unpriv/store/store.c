@@ -798,18 +798,13 @@ int store_commit_image(struct store *s, const char *tmp_name, const char *key,
 		       const char *manifest_json, const char *name, uint64_t size, bool latest,
 		       struct rkt_err *err)
 {
-	int r = require_writable(s, err);
-	if (r < 0)
-		return r;
-	if (!key_valid(key))
-		return rkt_error(err, EINVAL, "invalid image key \"%s\"", key ? key : "");
 	if (!tmp_name_valid(tmp_name))
 		return rkt_error(err, EINVAL, "invalid temporary file name \"%s\"",
 				 tmp_name ? tmp_name : "");
 	if (!name || !*name || !manifest_json)
-		return rkt_error(err, EINVAL, "image %s: missing name or manifest", key);
+		return rkt_error(err, EINVAL, "image %s: missing name or manifest", key ? key : "");
 	_cleanup_close_ int lock_fd = -1;
-	r = lock_key(s, key, LOCK_EX, &lock_fd, err);
+	int r = lock_key_to_write(s, key, &lock_fd, err);
 	if (r < 0)
 		return r;
 	{
